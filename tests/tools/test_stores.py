@@ -1,0 +1,60 @@
+"""Run directory, result log, secrets, export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from valuegraph.config import ConfigError, resolve_config
+from valuegraph.tools.export import export_records
+from valuegraph.tools.results import ResultLog
+from valuegraph.tools.rundir import RunDir, list_runs
+from valuegraph.tools.secrets import redact
+
+
+def test_result_log_appends_and_skips_torn_tail(tmp_path):
+    log = ResultLog(tmp_path / "r.jsonl")
+    log.append({"id": 1, "text": "a"})
+    log.append({"id": 2, "nested": {"x": [1, 2]}})
+    with open(log.path, "a") as fh:
+        fh.write('{"id": 3, "tru')  # a crash mid-write
+    assert [r["id"] for r in log] == [1, 2]
+
+
+def test_run_dir_layout_status_and_listing(tmp_path):
+    cfg = resolve_config({"graph": "demo", "runs_dir": tmp_path, "run_id": "r1"}, None, {})
+    run = RunDir.create(cfg)
+    assert (run.root / "config.yaml").is_file()
+    assert run.config().graph == "demo" and run.config().run_id == "r1"
+    run.set_status("running", graph="demo")
+    run.set_status("done", summary={"items": 3})
+    status = run.status()
+    assert status["state"] == "done" and status["summary"] == {"items": 3}
+    assert status["graph"] == "demo"
+    assert [rid for rid, _ in list_runs(tmp_path)] == ["r1"]
+    with pytest.raises(ConfigError, match="already exists"):
+        RunDir.create(cfg)
+    with pytest.raises(ConfigError, match="no run 'nope'"):
+        RunDir.open(tmp_path, "nope")
+
+
+def test_redact_keys_and_env_values(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-123")
+    data = {"api_key": "abc", "models": {"t": "x sk-secret-value-123 y"}, "n": 3}
+    assert redact(data) == {"api_key": "***", "models": {"t": "x *** y"}, "n": 3}
+
+
+def test_export_all_formats_round_trip(tmp_path):
+    import datasets
+    import pandas as pd
+
+    records = [{"id": "a", "text": "t1", "scores": [0.1, 0.9]},
+               {"id": "b", "text": "t2", "scores": [0.5]}]
+    paths = export_records(records, tmp_path / "items", ["jsonl", "parquet", "hf"])
+    lines = paths[0].read_text().splitlines()
+    assert [json.loads(x)["id"] for x in lines] == ["a", "b"]
+    frame = pd.read_parquet(paths[1])
+    assert list(frame["id"]) == ["a", "b"] and json.loads(frame["scores"][0]) == [0.1, 0.9]
+    ds = datasets.load_from_disk(str(paths[2]))
+    assert ds.num_rows == 2 and ds[1]["text"] == "t2"

@@ -1,0 +1,182 @@
+"""Run configuration: one pydantic model, one precedence rule.
+
+Precedence, highest first: explicit values (Python keyword arguments, CLI ``--set``) > the run
+configuration file (YAML or TOML) > environment variables (``VALUEGRAPH_<FIELD>``) > defaults.
+This module is the only place that rule is written.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "VALUEGRAPH_"
+ROLES = ("attacker", "target", "judge", "optimizer")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line saying what is wrong and what is allowed."""
+
+
+class RunConfig(BaseModel):
+    """Everything a run needs besides the code; written resolved into the run directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graph: str = Field("", description="Registered graph to run (see `valuegraph run --help`).")
+    run_id: str | None = Field(None, description="Run directory name; generated when unset.")
+    runs_dir: Path = Field(Path("runs"), description="Where run directories are created.")
+    models: dict[str, str] = Field(
+        default_factory=lambda: {role: "local" for role in ROLES},
+        description="Model spec per role: attacker, target, judge, optimizer.",
+    )
+    api_bases: dict[str, str] = Field(
+        default_factory=dict, description="Server address per model spec (vLLM, llama.cpp).")
+    budget: int | None = Field(
+        None, description="Most model calls the run may make (None: unbounded).")
+    concurrency: int = Field(4, description="Graph runs in flight at once.")
+    seed: int = Field(0, description="Seed for sampling and any shuffling.")
+    cache: bool = Field(True, description="Use the persistent completion cache.")
+    checkpointer: str = Field(
+        "sqlite", description="'sqlite' (in the run directory) or a postgresql:// URL.")
+    item_bank: str | None = Field(
+        None, description="Chroma server URL (http://host:port); None: embedded in the run.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Graph hyperparameters (see the graph's context).")
+
+    @field_validator("budget")
+    @classmethod
+    def _budget_non_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError(f"budget must be >= 0 model calls or none, got {value}")
+        return value
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"concurrency must be >= 1, got {value}")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; allowed roles: {', '.join(ROLES)}")
+        return {**{role: "local" for role in ROLES}, **value}
+
+    @field_validator("checkpointer")
+    @classmethod
+    def _checkpointer_kind(cls, value: str) -> str:
+        if value != "sqlite" and not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError(f"checkpointer must be 'sqlite' or a postgresql:// URL, got {value!r}")
+        return value
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Load a YAML (.yaml/.yml) or TOML (.toml) mapping."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            raise ConfigError(f"config file {path} must end in .yaml, .yml or .toml")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"malformed config file {path}: {first}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings, "
+                          f"not a {type(data).__name__}")
+    return data
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``["models.target=hf/x", "budget=10"]`` -> nested dict; values parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value (dotted keys for nesting), got {pair!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        if isinstance(value, str) and value.lower() in ("none", "null"):
+            value = None
+        _set_dotted(out, key.strip(), value)
+    return out
+
+
+def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Top-level fields given as ``VALUEGRAPH_<FIELD>`` environment variables."""
+    out: dict[str, Any] = {}
+    for name in RunConfig.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is not None:
+            out[name] = yaml.safe_load(raw)
+    return out
+
+
+def resolve_config(
+    explicit: Mapping[str, Any] | None = None,
+    file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunConfig:
+    """Merge the sources by precedence and validate.
+
+    Raises:
+        ConfigError: unreadable or malformed file, unknown field, or an invalid value.
+    """
+    merged: dict[str, Any] = {}
+    for layer in (
+        env_settings(os.environ if env is None else env),
+        read_config_file(file) if file is not None else {},
+        dict(explicit or {}),
+    ):
+        _deep_merge(merged, layer)
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from exc
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "config"
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(RunConfig.model_fields)
+        return f"unknown setting {where!r}; allowed settings: {allowed}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {where}: {message}"
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"--set {dotted}: {part!r} is not a mapping")
+    target[parts[-1]] = value
+
+
+def _deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = dict(value) if isinstance(value, Mapping) else value

@@ -1,0 +1,1 @@
+"""Value theories, metrics, benchmark loaders/exporters and reports."""

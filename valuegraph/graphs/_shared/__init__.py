@@ -1,0 +1,1 @@
+"""Pieces used by several loops: budget / exit router, reducers, result records."""

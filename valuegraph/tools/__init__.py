@@ -1,0 +1,1 @@
+"""Model pool and backends, completion cache, item bank, embeddings, checkpoints, run store."""

@@ -1,0 +1,1 @@
+"""Backends behind the model pool. Each is imported lazily by :mod:`valuegraph.tools.pool`."""

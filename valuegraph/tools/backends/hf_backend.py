@@ -1,0 +1,106 @@
+"""``hf/<path>``: a transformers causal LM in-process (CPU or GPU).
+
+Generation and teacher-forced sequence log-likelihood. The path is a local directory (no hub
+downloads happen in tests or CI; ``HF_HUB_OFFLINE=1``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from valuegraph.tools.backends.base import missing_extra
+from valuegraph.tools.backends.scoring import continuation_start
+from valuegraph.tools.limits import AdaptiveLimiter
+from valuegraph.tools.types import Completion, Message, SamplingParams
+
+
+class HFBackend:
+    """One transformers model; calls are serialised (one forward pass at a time)."""
+
+    supports_loglik = True
+
+    def __init__(self, path: str, *, device: str | None = None):
+        self.path = path
+        self.device = device
+        self.limiter = AdaptiveLimiter(4)
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._model is None:
+            try:
+                import torch
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+            except ImportError as exc:
+                raise missing_extra("transformers", "train") from exc
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self._tokenizer = AutoTokenizer.from_pretrained(self.path)
+            self._model = AutoModelForCausalLM.from_pretrained(self.path).to(device).eval()
+            self.device = device
+        return self._model, self._tokenizer
+
+    def render(self, prompt: str | list[Message]) -> str:
+        if isinstance(prompt, str):
+            return prompt
+        _, tok = self._load()
+        if tok.chat_template:
+            return tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        return "\n".join(str(m["content"]) for m in prompt) + "\n"
+
+    async def generate(
+        self, messages: list[Message], n: int, params: SamplingParams, first_index: int
+    ) -> list[Completion]:
+        return await asyncio.to_thread(self._generate_sync, messages, n, params, first_index)
+
+    def _generate_sync(self, messages: list[Message], n: int, params: SamplingParams,
+                       first_index: int) -> list[Completion]:
+        import torch
+
+        with self._lock:
+            model, tok = self._load()
+            text = self.render(messages)
+            inputs = tok(text, return_tensors="pt", add_special_tokens=False).to(self.device)
+            prompt_len = inputs["input_ids"].shape[1]
+            out = []
+            for i in range(n):
+                index = first_index + i
+                if params.seed is not None:
+                    torch.manual_seed(params.seed + index)
+                sample = params.temperature > 0
+                kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens, "do_sample": sample}
+                if sample:
+                    kwargs.update(temperature=params.temperature, top_p=params.top_p)
+                pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+                with torch.no_grad():
+                    ids = model.generate(**inputs, pad_token_id=pad, **kwargs)[0, prompt_len:]
+                reply = tok.decode(ids, skip_special_tokens=True)
+                finish = "stop" if (len(ids) < params.max_tokens) else "length"
+                out.append(Completion(text=reply, index=index, finish_reason=finish,
+                                      prompt_tokens=prompt_len, completion_tokens=len(ids),
+                                      spec=f"hf/{self.path}"))
+            return out
+
+    async def loglik(self, prompt: str | list[Message], continuations: list[str]) -> list[float]:
+        return await asyncio.to_thread(self._loglik_sync, prompt, continuations)
+
+    def _loglik_sync(self, prompt: str | list[Message], continuations: list[str]) -> list[float]:
+        import torch
+
+        with self._lock:
+            model, tok = self._load()
+            text = self.render(prompt)
+            prompt_ids = tok(text, add_special_tokens=True)["input_ids"]
+            scores = []
+            for continuation in continuations:
+                full = tok(text + continuation, add_special_tokens=True)["input_ids"]
+                start = continuation_start(prompt_ids, full)
+                ids = torch.tensor([full], device=self.device)
+                with torch.no_grad():
+                    logits = model(ids).logits[0, start - 1 : len(full) - 1].float()
+                logp = torch.log_softmax(logits, dim=-1)
+                targets = ids[0, start:]
+                scores.append(float(logp.gather(1, targets[:, None]).sum()))
+            return scores

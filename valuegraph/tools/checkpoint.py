@@ -1,0 +1,32 @@
+"""Checkpointer factory: SQLite in the run directory by default, Postgres by URL."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+
+@asynccontextmanager
+async def open_checkpointer(target: str, run_dir: Path | None = None) -> AsyncIterator[Any]:
+    """Yield an async LangGraph checkpointer.
+
+    Args:
+        target: ``"sqlite"`` (file ``checkpoints.sqlite`` in ``run_dir``) or a postgresql:// URL.
+        run_dir: The run directory, needed for SQLite.
+    """
+    if target == "sqlite":
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        if run_dir is None:
+            raise ValueError("a SQLite checkpointer needs the run directory")
+        async with AsyncSqliteSaver.from_conn_string(str(run_dir / "checkpoints.sqlite")) as saver:
+            yield saver
+        return
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    except ImportError as exc:
+        raise ImportError("a Postgres checkpointer needs: pip install 'valuegraph[postgres]'") from exc
+    async with AsyncPostgresSaver.from_conn_string(target) as saver:
+        await saver.setup()
+        yield saver

@@ -1,0 +1,274 @@
+"""The model pool: one async API over every backend, with caching, retries and accounting.
+
+    pool = ModelPool(cache_dir=run.cache_dir)
+    replies = await pool.generate("local", [{"role": "user", "content": "Hi"}], n=3, role="target")
+    scores = await pool.loglik("local", "The capital of France is", [" Paris", " Berlin"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from valuegraph.tools.backends.base import Backend
+from valuegraph.tools.cache import CompletionCache, cache_key
+from valuegraph.tools.specs import ModelSpec, SpecError, parse_spec
+from valuegraph.tools.types import (
+    BackendError,
+    Completion,
+    Message,
+    NotSupportedError,
+    SamplingParams,
+)
+from valuegraph.tools.usage import UsageLedger
+
+log = logging.getLogger(__name__)
+
+
+def to_openai_messages(messages: Sequence[Any]) -> list[Message]:
+    """Accept OpenAI-style dicts or langchain-core messages; return plain dicts."""
+    if all(isinstance(m, dict) for m in messages):
+        return list(messages)
+    from langchain_core.messages import convert_to_openai_messages
+
+    return list(convert_to_openai_messages(list(messages)))
+
+
+class ModelPool:
+    """Resolves specs to backends and serves generation and log-likelihood requests.
+
+    Args:
+        cache_dir: Directory of the persistent completion cache; None disables caching.
+        max_attempts: Tries per request (the first included) on retryable failures.
+        retry_wait: First back-off in seconds; doubles each retry (with jitter), capped at 30 s.
+        api_bases: Server address per spec (``{"hosted_vllm/llama": "http://host:8000/v1"}``).
+        concurrency: Limit per spec, overriding each backend's default.
+        timeout: Per-request timeout in seconds for API backends.
+        server_client: "openai" (default) sends requests to self-hosted OpenAI-compatible
+            servers with the openai client directly; "litellm" routes them through litellm.
+    """
+
+    def __init__(
+        self,
+        cache_dir: str | Path | None = None,
+        *,
+        max_attempts: int = 6,
+        retry_wait: float = 0.5,
+        api_bases: dict[str, str] | None = None,
+        concurrency: dict[str, int] | None = None,
+        timeout: float = 120.0,
+        server_client: str = "openai",
+    ):
+        if server_client not in ("openai", "litellm"):
+            raise ValueError(f"server_client must be 'openai' or 'litellm', got {server_client!r}")
+        self.server_client = server_client
+        self.cache = CompletionCache(cache_dir) if cache_dir is not None else None
+        self.max_attempts = max_attempts
+        self.retry_wait = retry_wait
+        self.api_bases = dict(api_bases or {})
+        self.concurrency = dict(concurrency or {})
+        self.timeout = timeout
+        self.usage = UsageLedger()
+        self._backends: dict[tuple[str, str | None], Backend] = {}
+
+    # -- resolution ------------------------------------------------------------------------
+
+    def resolve(self, spec: str, api_base: str | None = None) -> ModelSpec:
+        return parse_spec(spec, api_base or self.api_bases.get(spec))
+
+    def backend(self, spec: str, api_base: str | None = None) -> Backend:
+        """The backend for a spec, created on first use (its package imported then)."""
+        parsed = self.resolve(spec, api_base)
+        key = (parsed.text, parsed.api_base)
+        if key not in self._backends:
+            self._backends[key] = self._make_backend(parsed)
+        return self._backends[key]
+
+    def _make_backend(self, spec: ModelSpec) -> Backend:
+        limit = self.concurrency.get(spec.text)
+        if spec.provider == "mock":
+            from valuegraph.tools.backends.mock_backend import MockBackend
+
+            return MockBackend(spec.model)
+        if spec.provider == "local":
+            from valuegraph.tools.backends.local_backend import LocalBackend
+
+            return LocalBackend(spec.model or None)
+        if spec.provider == "hf":
+            from valuegraph.tools.backends.hf_backend import HFBackend
+
+            return HFBackend(spec.model)
+        if spec.provider == "classifier":
+            raise SpecError(f"{spec.text} is a classifier judge, not a generator; use it as "
+                            "the judge (models.judge) of a graph that scores with judges")
+        if spec.provider == "vllm":
+            raise SpecError(
+                "the in-process vLLM engine is not wired into the pool yet; serve the model with "
+                "`vllm serve <model>` and use hosted_vllm/<model> with api_base"
+            )
+        from valuegraph.tools.backends.litellm_backend import LiteLLMBackend, OpenAIServerBackend
+
+        if spec.self_hosted and self.server_client == "openai":
+            return OpenAIServerBackend(spec, max_concurrency=limit, timeout=self.timeout)
+        return LiteLLMBackend(spec, max_concurrency=limit, timeout=self.timeout)
+
+    # -- generation ------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        spec: str,
+        messages: Sequence[Any],
+        *,
+        n: int = 1,
+        temperature: float = 0.7,
+        top_p: float = 1.0,
+        max_tokens: int = 256,
+        seed: int | None = None,
+        logprobs: bool = False,
+        top_logprobs: int = 0,
+        stop: Sequence[str] = (),
+        role: str = "default",
+        api_base: str | None = None,
+    ) -> list[Completion]:
+        """Sample ``n`` replies to ``messages``; samples already in the cache cost no call.
+
+        Raises:
+            BackendError: the backend kept failing after ``max_attempts`` tries.
+            ScriptExhaustedError: a ``mock/`` script ran out.
+        """
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        msgs = to_openai_messages(messages)
+        params = SamplingParams(temperature, top_p, max_tokens, seed, logprobs, top_logprobs,
+                                tuple(stop))
+        backend = self.backend(spec, api_base)
+        base = self.resolve(spec, api_base).api_base
+        usage = self.usage.role(role)
+        results: dict[int, Completion] = {}
+        keys = {}
+        if self.cache is not None:
+            for index in range(n):
+                keys[index] = cache_key(spec, base, msgs, params, index)
+                hit = self.cache.get(keys[index])
+                if hit is not None:
+                    results[index] = Completion(**{**hit.to_json(), "logprobs": hit.logprobs,
+                                                   "cached": True, "prompt_tokens": 0,
+                                                   "completion_tokens": 0, "cost_usd": 0.0})
+            usage.cache_hits += len(results)
+        while len(results) < n:
+            missing = [i for i in range(n) if i not in results]
+            fresh = await self._call_with_retries(backend, spec, msgs, missing, params, role)
+            for index, completion in zip(missing, fresh, strict=False):
+                completion = _with_index(completion, index, spec)
+                results[index] = completion
+                if self.cache is not None:
+                    key = keys.get(index) or cache_key(spec, base, msgs, params, index)
+                    self.cache.put(key, completion)
+        usage.samples += n
+        return [results[i] for i in range(n)]
+
+    async def _call_with_retries(
+        self, backend: Backend, spec: str, msgs: list[Message], missing: list[int],
+        params: SamplingParams, role: str,
+    ) -> list[Completion]:
+        usage = self.usage.role(role)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                async with backend.limiter.slot():
+                    usage.calls += 1
+                    fresh = await backend.generate(msgs, len(missing), params, missing[0])
+                backend.limiter.record_success()
+            except BackendError as exc:
+                if exc.status == 429:
+                    backend.limiter.record_rate_limited()
+                if not exc.retryable or attempt == self.max_attempts:
+                    usage.errors += 1
+                    raise
+                usage.retries += 1
+                delay = min(30.0, self.retry_wait * 2 ** (attempt - 1)) * (0.5 + random.random())
+                log.warning("%s: %s; retry %d/%d in %.2fs", spec, exc, attempt,
+                            self.max_attempts - 1, delay)
+                await asyncio.sleep(delay)
+                continue
+            if not fresh:
+                raise BackendError(f"{spec}: backend returned no completions", retryable=False)
+            for c in fresh:
+                usage.prompt_tokens += c.prompt_tokens
+                usage.completion_tokens += c.completion_tokens
+                usage.cost_usd += c.cost_usd
+            return fresh
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def supports_loglik(self, spec: str, api_base: str | None = None) -> bool:
+        return bool(getattr(self.backend(spec, api_base), "supports_loglik", False))
+
+    async def loglik(
+        self, spec: str, prompt: str | Sequence[Any], continuations: Sequence[str], *,
+        role: str = "default", api_base: str | None = None,
+    ) -> list[float]:
+        """Summed log-probability of each continuation after ``prompt`` (text or messages).
+
+        Raises:
+            NotSupportedError: the backend cannot score given continuations.
+        """
+        backend = self.backend(spec, api_base)
+        if not backend.supports_loglik:
+            raise NotSupportedError(f"log-likelihood is not supported by the backend of {spec}")
+        prompt_value: str | list[Message] = (
+            prompt if isinstance(prompt, str) else to_openai_messages(prompt)
+        )
+        usage = self.usage.role(role)
+        scores: dict[int, float] = {}
+        keys = {}
+        base = self.resolve(spec, api_base).api_base
+        if self.cache is not None:
+            for i, cont in enumerate(continuations):
+                keys[i] = cache_key(spec, base, [{"loglik": prompt_value}], SamplingParams(), 0)
+                keys[i] += ":" + cache_key(cont, None, [], SamplingParams(), 0)
+                value = self.cache.get_value(keys[i])
+                if value is not None:
+                    scores[i] = float(value)
+            usage.cache_hits += len(scores)
+        todo = [i for i in range(len(continuations)) if i not in scores]
+        if todo:
+            async with backend.limiter.slot():
+                usage.calls += 1
+                fresh = await backend.loglik(prompt_value, [continuations[i] for i in todo])
+            for i, value in zip(todo, fresh, strict=True):
+                scores[i] = value
+                if self.cache is not None:
+                    self.cache.put_value(keys[i], value)
+        return [scores[i] for i in range(len(continuations))]
+
+    # -- LangChain -------------------------------------------------------------------------
+
+    def chat_model(self, spec: str, *, role: str = "default", **params: Any) -> Any:
+        """A langchain-core chat model that routes through this pool (cache, retries, usage)."""
+        from valuegraph.tools.chat_model import PoolChatModel
+
+        return PoolChatModel(pool=self, spec=spec, role=role, params=params)
+
+    async def aclose(self) -> None:
+        """Close HTTP sessions bound to the running event loop (call before the loop ends)."""
+        for backend in self._backends.values():
+            closer = getattr(backend, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def _with_index(completion: Completion, index: int, spec: str) -> Completion:
+    if completion.index == index and completion.spec:
+        return completion
+    data = completion.to_json()
+    data.update(index=index, spec=completion.spec or spec, logprobs=completion.logprobs)
+    return Completion(**data)
