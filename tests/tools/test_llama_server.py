@@ -46,11 +46,16 @@ def llama_server():
 
 
 @pytest.mark.slow
-async def test_litellm_through_llama_cpp_server(llama_server, tmp_path):
-    pool = ModelPool(tmp_path / "cache", api_bases={"openai/smollm2": llama_server})
+@pytest.mark.parametrize("client", ["litellm", "openai"])
+async def test_litellm_through_llama_cpp_server(llama_server, tmp_path, client):
+    pool = ModelPool(tmp_path / "cache", api_bases={"openai/smollm2": llama_server},
+                     server_client=client)
+    expected = "LiteLLMBackend" if client == "litellm" else "OpenAIServerBackend"
+    assert type(pool.backend("openai/smollm2")).__name__ == expected
     msgs = [{"role": "user", "content": "What is the capital of France? One word."}]
     got = await pool.generate("openai/smollm2", msgs, temperature=0.0, max_tokens=8, seed=0)
     assert "paris" in got[0].text.lower()
     assert pool.usage.role("default").completion_tokens > 0
     again = await pool.generate("openai/smollm2", msgs, temperature=0.0, max_tokens=8, seed=0)
     assert again[0].cached and again[0].text == got[0].text
+    await pool.aclose()
