@@ -58,3 +58,19 @@ def test_export_all_formats_round_trip(tmp_path):
     assert list(frame["id"]) == ["a", "b"] and json.loads(frame["scores"][0]) == [0.1, 0.9]
     ds = datasets.load_from_disk(str(paths[2]))
     assert ds.num_rows == 2 and ds[1]["text"] == "t2"
+
+
+def test_run_log_masks_secret_values(tmp_path, monkeypatch):
+    import logging
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret-42")
+    cfg = resolve_config({"graph": "demo", "runs_dir": tmp_path, "run_id": "r"}, None, {})
+    run = RunDir.create(cfg)
+    handler = run.attach_log()
+    try:
+        logging.getLogger("valuegraph.test").warning("calling with key %s", "sk-ant-very-secret-42")
+    finally:
+        handler.close()
+        logging.getLogger("valuegraph").removeHandler(handler)
+    text = (run.root / "run.log").read_text()
+    assert "calling with key ***" in text and "very-secret" not in text

@@ -27,7 +27,8 @@ def exit_reason(limits: LoopLimits, rounds_done: int, calls_made: int,
     """Why the loop must stop now ("rounds", "budget", "no_improvement"), or None to go on.
 
     ``history`` holds the tracked score after each round (higher is better); the best score
-    before the last ``patience`` rounds must be beaten by ``min_improvement`` to continue.
+    before the last ``patience`` rounds must be beaten by more than ``min_improvement`` to
+    continue (an equal score is no improvement).
     """
     if rounds_done >= limits.max_rounds:
         return "rounds"
@@ -36,6 +37,6 @@ def exit_reason(limits: LoopLimits, rounds_done: int, calls_made: int,
     if limits.patience is not None and len(history) > limits.patience:
         best_before = max(history[: -limits.patience])
         recent_best = max(history[-limits.patience:])
-        if recent_best < best_before + limits.min_improvement:
+        if recent_best <= best_before + limits.min_improvement:
             return "no_improvement"
     return None
