@@ -1,0 +1,1 @@
+"""Data builders for the trainers: negatives, self-samples and validated JSONL inputs."""
