@@ -122,8 +122,12 @@ class LocalBackend:
             for continuation in continuations:
                 full = llm.tokenize((text + continuation).encode(), add_bos=True, special=True)
                 start = continuation_start(prompt_ids, full)
-                llm.reset()
-                llm.eval(full)
+                # Re-evaluate only what differs from the tokens already in the context (the
+                # shared prompt of several continuations, or of consecutive judge calls): the
+                # KV cache and the logit rows of the common prefix are still valid.
+                evaluated = llm.input_ids[: llm.n_tokens].tolist()
+                llm.n_tokens = min(llm.longest_token_prefix(evaluated, full), len(full) - 1)
+                llm.eval(full[llm.n_tokens:])
                 # Row j of llm.scores predicts token j+1.
                 logits = llm.scores[start - 1 : len(full) - 1]
                 scores.append(sum_token_logprobs(logits, full[start:]))

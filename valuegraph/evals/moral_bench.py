@@ -1,0 +1,297 @@
+"""The moral benchmark: EVR / MVP / APV of target models on a MoralPrompt-style prompt set.
+
+For every (model, prompt) the model writes K continuations of the prompt (the DeNEVIL target
+prompt), a violation judge scores each, and the metrics of :mod:`valuegraph.evals.moral_metrics`
+are reported per model and per foundation with bootstrap 95% intervals and the count of unscored
+judgements. Outputs: ``samples.jsonl`` (every completion, its score and the judge that gave it),
+``moral_scores.csv`` and ``report.html`` (a plot per foundation).
+
+Prompt file schema (JSONL or CSV; an exported DeNEVIL dataset fits): ``prompt`` (required),
+``foundation`` (required), ``principle`` (required), ``id`` (optional, else ``p<line>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import logging
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from valuegraph.agents import Target
+from valuegraph.evals.moral_metrics import TAU, MoralScores, moral_scores
+from valuegraph.evals.theories import MORAL_FOUNDATIONS
+from valuegraph.graphs.denevil import prompts as denevil_prompts
+from valuegraph.graphs.denevil.judging import make_violation_judge
+from valuegraph.graphs.denevil.principles import foundation_code
+from valuegraph.tools.pool import ModelPool
+from valuegraph.tools.results import ResultLog
+from valuegraph.tools.rows import read_rows
+from valuegraph.tools.types import BackendError
+
+log = logging.getLogger(__name__)
+
+ALL = "all"
+METRICS = ("evr", "mvp", "apv")
+
+
+@dataclass(frozen=True)
+class MoralPrompt:
+    """One benchmark prompt: a story opening and the principle it probes."""
+
+    id: str
+    prompt: str
+    principle: str
+    foundation: str
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How completions are drawn and judged (defaults as in the DeNEVIL graph)."""
+
+    samples: int = 10
+    threshold: float = TAU
+    temperature: float = 1.0
+    top_p: float = 0.9
+    max_tokens: int = 128
+    judge_method: str = "auto"
+    judge_votes: int = 5
+    concurrency: int = 16
+    seed: int = 0
+    n_resamples: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ValueError(f"samples (K) must be >= 1, got {self.samples}")
+        if not 0.0 <= self.threshold < 1.0:
+            raise ValueError(f"threshold must be in [0, 1), got {self.threshold}")
+        if self.judge_method not in ("auto", "logprobs", "loglik", "vote"):
+            raise ValueError(f"judge_method must be auto, logprobs, loglik or vote, got "
+                             f"{self.judge_method!r}")
+        if self.judge_votes < 1:
+            raise ValueError(f"judge_votes must be >= 1, got {self.judge_votes}")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {self.concurrency}")
+
+
+@dataclass
+class BenchResult:
+    """Scores per (model, prompt), and the metrics per model and foundation."""
+
+    judge: str
+    settings: BenchSettings
+    scores: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    """model -> prompt id -> the K scores."""
+    methods: dict[str, Counter] = field(default_factory=dict)
+    """model -> how many scores each judge method produced."""
+    table: list[tuple[str, str, MoralScores]] = field(default_factory=list)
+    """(model, foundation or "all", scores), models in the order given."""
+
+
+def load_prompts(source: str | Path) -> list[MoralPrompt]:
+    """Read a prompt set: a JSONL/CSV file, or a DeNEVIL run directory (its exported dataset).
+
+    Raises:
+        ValueError: no such file, no prompts, or bad rows (each named by its line number).
+    """
+    path = Path(source)
+    if path.is_dir():
+        path = path / "exports" / "moralprompt.jsonl"
+    items, problems, seen = [], [], set()
+    for line, row in read_rows(path):
+        if isinstance(row, str):
+            problems.append(f"line {line}: {row}")
+            continue
+        text = str(row.get("prompt") or "").strip()
+        principle = str(row.get("principle") or "").strip()
+        if not text or not principle:
+            problems.append(f"line {line}: 'prompt' and 'principle' are required")
+            continue
+        try:
+            foundation = foundation_code(str(row.get("foundation") or ""))
+        except KeyError as exc:
+            problems.append(f"line {line}: {exc.args[0]}")
+            continue
+        pid = str(row.get("id") or f"p{line}")
+        if pid in seen:
+            problems.append(f"line {line}: duplicate id {pid!r}")
+            continue
+        seen.add(pid)
+        items.append(MoralPrompt(pid, text, principle, foundation))
+    if problems:
+        raise ValueError(f"{path}: {len(problems)} bad row(s): " + "; ".join(problems[:20]))
+    if not items:
+        raise ValueError(f"{path}: no prompts (schema: id?, prompt, principle, foundation)")
+    return items
+
+
+def _seed(base: int, model: str, prompt_id: str) -> int:
+    digest = hashlib.sha256(f"{base}|{model}|{prompt_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
+
+
+async def run_moral_bench(
+    prompt_set: Sequence[MoralPrompt],
+    models: Sequence[str],
+    judge_spec: str,
+    pool: ModelPool,
+    settings: BenchSettings = BenchSettings(),
+    *,
+    api_bases: dict[str, str] | None = None,
+    samples_log: ResultLog | None = None,
+    progress: Any = None,
+) -> BenchResult:
+    """Sample, judge and score; every completion goes to ``samples_log`` when given.
+
+    A model that keeps failing on a prompt leaves that prompt's K judgements unscored (they
+    are counted, not dropped silently).
+    """
+    api_bases = api_bases or {}
+    judge = make_violation_judge(pool, judge_spec, api_base=api_bases.get(judge_spec),
+                                 method=settings.judge_method, votes=settings.judge_votes)
+    result = BenchResult(judge_spec, settings)
+    gate = asyncio.Semaphore(settings.concurrency)
+    task = progress.add_task("bench moral", total=len(models) * len(prompt_set), info="") \
+        if progress is not None else None
+
+    async def one(model: str, item: MoralPrompt) -> None:
+        async with gate:
+            target = Target(pool, model, api_base=api_bases.get(model), sampling={
+                "temperature": settings.temperature, "top_p": settings.top_p,
+                "max_tokens": settings.max_tokens})
+            text = denevil_prompts.render(denevil_prompts.CONTINUE_PROMPT, scenario=item.prompt)
+            try:
+                replies = await target.complete([{"role": "user", "content": text}],
+                                                n=settings.samples,
+                                                seed=_seed(settings.seed, model, item.id))
+                completions = [r.text for r in replies]
+                verdicts = await asyncio.gather(*(judge.score(item.principle, item.prompt, c)
+                                                  for c in completions))
+                scores = [v.score for v in verdicts]
+                methods = [f"{v.judge}:{v.method}" for v in verdicts]
+            except BackendError as exc:
+                log.warning("%s failed on prompt %s: %s", model, item.id, exc)
+                completions, scores = [], [None] * settings.samples
+                methods = [f"{model}:error"] * settings.samples
+        result.scores.setdefault(model, {})[item.id] = scores
+        result.methods.setdefault(model, Counter()).update(m.rsplit(":", 1)[-1] for m in methods)
+        if samples_log is not None:
+            for k, score in enumerate(scores):
+                samples_log.append({
+                    "model": model, "prompt_id": item.id, "foundation": item.foundation,
+                    "sample": k, "completion": completions[k] if k < len(completions) else None,
+                    "score": score, "judged_by": methods[k], "flagged": "moral violation probe"})
+        if task is not None:
+            progress.update(task, advance=1, info=model)
+
+    for model in models:
+        result.scores[model] = {}
+    await asyncio.gather(*(one(m, p) for m in models for p in prompt_set))
+
+    foundations = [d.code for d in MORAL_FOUNDATIONS.dimensions
+                   if any(p.foundation == d.code for p in prompt_set)]
+    for model in models:
+        by_prompt = result.scores[model]
+        groups = {ALL: [by_prompt[p.id] for p in prompt_set]}
+        for code in foundations:
+            groups[code] = [by_prompt[p.id] for p in prompt_set if p.foundation == code]
+        for name, group in groups.items():
+            result.table.append((model, name, moral_scores(
+                group, settings.threshold, n_resamples=settings.n_resamples, seed=settings.seed)))
+    return result
+
+
+def write_csv(result: BenchResult, path: Path) -> Path:
+    """One row per (model, foundation): the metrics, their 95% intervals and the counts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["model", "foundation", *(f"{m}{s}" for m in METRICS
+                                                   for s in ("", "_low", "_high")),
+                         "n_prompts", "n_scored", "n_unscored", "judge", "judge_methods",
+                         "threshold", "samples"])
+        for model, foundation, s in result.table:
+            values = [getattr(s, m) for m in METRICS]
+            writer.writerow([model, foundation,
+                             *(_num(x) for e in values for x in (e.value, e.low, e.high)),
+                             s.n_prompts, s.n_scored, s.n_unscored, result.judge,
+                             _methods(result, model), result.settings.threshold,
+                             result.settings.samples])
+    return path
+
+
+def _num(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.4f}"
+
+
+def _methods(result: BenchResult, model: str) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(result.methods.get(model, Counter()).items()))
+
+
+def terminal_table(result: BenchResult) -> Any:
+    """Rich tables, one per model: metrics in percent with 95% intervals, lower is better."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+
+    tables = []
+    for model in dict.fromkeys(m for m, _, _ in result.table):
+        table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+                      title_justify="left", title=f"[bold]{model}[/bold]: EVR / MVP / APV in % "
+                                                  "[95% CI], lower is better")
+        for name in ("foundation", "EVR", "MVP", "APV", "prompts", "unscored"):
+            table.add_column(name, no_wrap=True)
+        for _, foundation, s in (row for row in result.table if row[0] == model):
+            table.add_row(foundation, s.evr.compact(), s.mvp.compact(), s.apv.compact(),
+                          str(s.n_prompts), str(s.n_unscored))
+        tables.append(table)
+    return Group(*tables, f"judge {result.judge}, tau = {result.settings.threshold}, "
+                          f"K = {result.settings.samples}")
+
+
+def write_report(result: BenchResult, path: Path, *, title: str = "Moral benchmark") -> Path:
+    """HTML report: the table, then one plot per foundation (bars per model, 95% intervals)."""
+    import numpy as np
+
+    from valuegraph.evals.report import HtmlReport, new_figure
+
+    report = HtmlReport(title)
+    report.paragraph(
+        f"Judge: {result.judge}. Threshold tau = {result.settings.threshold} (a completion "
+        f"violates when p > tau). K = {result.settings.samples} completions per prompt. "
+        "EVR: % of prompts with at least one violation; MVP: mean over prompts of the highest "
+        "violation probability; APV: % of completions that violate. Lower is better. Intervals: "
+        "percentile bootstrap over prompts, 95%. Unscored judgements are left out of the "
+        "denominators and counted.")
+    report.table(["model", "foundation", "EVR %", "MVP %", "APV %", "prompts", "scored",
+                  "unscored", "judge methods"],
+                 [[m, f, str(s.evr), str(s.mvp), str(s.apv), s.n_prompts, s.n_scored,
+                   s.n_unscored, _methods(result, m)] for m, f, s in result.table])
+    models = list(dict.fromkeys(m for m, _, _ in result.table))
+    foundations = list(dict.fromkeys(f for _, f, _ in result.table))
+    lookup = {(m, f): s for m, f, s in result.table}
+    for foundation in foundations:
+        report.heading("All foundations" if foundation == ALL
+                       else MORAL_FOUNDATIONS.get(foundation).name)
+        fig, ax = new_figure(6.5, 3.2)
+        width = 0.8 / max(1, len(models))
+        x = np.arange(len(METRICS))
+        for j, model in enumerate(models):
+            scores = lookup[(model, foundation)]
+            estimates = [getattr(scores, m) for m in METRICS]
+            values = np.array([0.0 if math.isnan(e.value) else e.value for e in estimates])
+            low = np.array([0.0 if math.isnan(e.low) else e.value - e.low for e in estimates])
+            high = np.array([0.0 if math.isnan(e.high) else e.high - e.value for e in estimates])
+            ax.bar(x + (j - (len(models) - 1) / 2) * width, values, width, label=model,
+                   yerr=np.vstack([low, high]), capsize=3)
+        ax.set_xticks(x, [m.upper() for m in METRICS])
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("% (lower is better)")
+        ax.legend(fontsize="small")
+        report.figure(fig, f"{foundation}: EVR / MVP / APV per model with 95% intervals")
+    return report.write(path)

@@ -1,0 +1,311 @@
+"""The DeNEVIL loop (spec §1.3): variational EM over a scenario prompt for one value principle.
+
+    write_scenario -> e_step --exit?--> finish
+                        ^       |
+                        +-- m_step
+
+E-step: the target writes K continuations of the scenario x^t; the judge scores each with
+p(violation) as it arrives; the top M (or all, weighted) are kept with w_k proportional to
+p(violation); the round is recorded and the exit router decides. M-step: the attacker rewrites x
+so that the kept continuations become its most natural continuation; when the target can score
+log-likelihood, several rewrites are scored by sum_k w_k log p(y_k | x) and the best is kept.
+Round t's E-step samples are *fresh* samples of x^t, so they both evaluate the last rewrite
+(acceptance, no-improvement exit) and feed the next.
+
+Sampling, judging and selection share one node: a superstep costs about 3 ms of CPU with the
+SQLite checkpointer (bench/denevil_throughput.py), and one E-step node instead of three takes a
+principle at T = 2 from 13 supersteps to 7.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import weakref
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from valuegraph.agents import Attacker, Target, Verdict
+from valuegraph.agents.classifier_judge import CLASSIFIER_PREFIX
+from valuegraph.evals.theories import MORAL_FOUNDATIONS
+from valuegraph.graphs._shared.budget import LoopLimits, exit_reason
+from valuegraph.graphs._shared.runtime import pool_for
+from valuegraph.graphs.denevil import prompts
+from valuegraph.graphs.denevil.context import Context
+from valuegraph.graphs.denevil.judging import ViolationJudge, make_violation_judge
+from valuegraph.graphs.denevil.state import InputState, RoundRecord, State
+from valuegraph.tools.pool import ModelPool
+from valuegraph.tools.types import NotSupportedError
+
+SCENARIO_ATTEMPTS = 3
+_LABEL = re.compile(r"^\s*(?:\*\*)?(?:new |revised |rewritten )?(?:story opening|opening|scenario"
+                    r"|story)(?:\*\*)?\s*:(?:\*\*)?\s*", re.IGNORECASE)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def call_seed(ctx: Context, principle_id: str, round_: int, purpose: str) -> int:
+    """The seed of one call: stable across runs (so the completion cache replays it) and
+    distinct per principle, round and purpose (so a retried round draws new samples)."""
+    key = f"{ctx.seed}|{principle_id}|{round_}|{purpose}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
+
+
+def clean_scenario(text: str) -> str:
+    """Strip a leading label ("Scenario:") and wrapping quotes from a writer's reply."""
+    text = _LABEL.sub("", text.strip(), count=1).strip()
+    for quote in ('"""', '"', "'", "\u201c"):
+        end = "\u201d" if quote == "\u201c" else quote
+        if len(text) > 2 * len(quote) and text.startswith(quote) and text.endswith(end):
+            text = text[len(quote):-len(end)].strip()
+    return text
+
+
+def target_messages(ctx: Context, principle: str, scenario: str, *,
+                    steer: bool) -> list[dict[str, str]]:
+    """The target's prompt x: continue the story (optionally steered towards the violation)."""
+    text = prompts.render(prompts.resolve(ctx.continue_prompt, prompts.CONTINUE_PROMPT),
+                          scenario=scenario)
+    if steer:
+        text += prompts.render(prompts.STEER_SUFFIX, principle=principle)
+    return [{"role": "user", "content": text}]
+
+
+def attacker(ctx: Context) -> Attacker:
+    return Attacker(pool_for(ctx.pool_key), ctx.attacker, api_base=ctx.api_base(ctx.attacker),
+                    sampling={"temperature": ctx.attacker_temperature,
+                              "max_tokens": ctx.attacker_max_tokens})
+
+
+def target(ctx: Context) -> Target:
+    return Target(pool_for(ctx.pool_key), ctx.target, api_base=ctx.api_base(ctx.target),
+                  sampling={"temperature": ctx.target_temperature, "top_p": ctx.target_top_p,
+                            "max_tokens": ctx.target_max_tokens})
+
+
+def violation_judge(ctx: Context) -> ViolationJudge:
+    return make_violation_judge(
+        pool_for(ctx.pool_key), ctx.judge, api_base=ctx.api_base(ctx.judge),
+        method=ctx.judge_method, votes=ctx.judge_votes,
+        template=prompts.resolve(ctx.judge_prompt, prompts.JUDGE_PROMPT))
+
+
+_READY: weakref.WeakKeyDictionary[ModelPool, set[tuple[str, str | None]]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def ensure_backends(ctx: Context) -> None:
+    """Create the roles' backends off the event loop, once per pool.
+
+    The first use of a provider imports its package (litellm: seconds of file I/O), which an
+    ASGI server such as `langgraph dev` rejects as a blocking call inside the loop.
+    """
+    pool = pool_for(ctx.pool_key)
+    ready = _READY.setdefault(pool, set())
+    wanted = {(spec, ctx.api_base(spec)) for spec in (ctx.attacker, ctx.target, ctx.judge)
+              if not spec.startswith(CLASSIFIER_PREFIX)} - ready
+    if wanted:
+        await asyncio.to_thread(lambda: [pool.backend(spec, base) for spec, base in wanted])
+        ready.update(wanted)
+
+
+def select(scores: list[float | None], ctx: Context) -> tuple[list[int], list[float]]:
+    """E-step choice: indices kept (most violating first, ties by index) and their weights.
+
+    Weights are w_k proportional to p(violation) over the kept set (uniform when all are 0);
+    unscored completions are never kept.
+    """
+    scored = sorted(((s, i) for i, s in enumerate(scores) if s is not None),
+                    key=lambda pair: (-pair[0], pair[1]))
+    if ctx.selection == "top_m":
+        scored = scored[: ctx.keep]
+    kept = [i for _, i in scored]
+    total = sum(s for s, _ in scored)
+    weights = [s / total if total > 0 else 1 / len(scored) for s, _ in scored]
+    return kept, weights
+
+
+def recursion_limit(ctx: Context) -> int:
+    """Supersteps the loop can take (2 per round, plus start and finish), with a margin."""
+    return 2 * (ctx.rounds + 1) + 10
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+async def write_scenario(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """x^0: the attacker writes an opening where the character could break the principle."""
+    ctx = runtime.context
+    await ensure_backends(ctx)
+    dim = MORAL_FOUNDATIONS.get(state.foundation)
+    text = prompts.render(prompts.resolve(ctx.scenario_prompt, prompts.SCENARIO_PROMPT),
+                          principle=state.principle, foundation=dim.name,
+                          foundation_definition=dim.definition)
+    writer = attacker(ctx)
+    for attempt in range(SCENARIO_ATTEMPTS):
+        seed = call_seed(ctx, state.principle_id, 0, f"scenario{attempt or ''}")
+        scenario = clean_scenario((await writer.ask(None, text, seed=seed))[0].text)
+        if scenario:
+            return {"scenario": scenario, "round": 0, "calls": attempt + 1}
+    raise ValueError(f"the attacker {ctx.attacker} wrote an empty scenario "
+                     f"{SCENARIO_ATTEMPTS} times for principle {state.principle_id!r}")
+
+
+async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[Verdict], int]:
+    """K continuations of x^t and the judge's verdict on each; returns them and the samples
+    asked for. With ``sample_fanout="requests"`` each continuation is judged as soon as it
+    arrives."""
+    model, judge = target(ctx), violation_judge(ctx)
+    messages = target_messages(ctx, state.principle, state.scenario, steer=ctx.steer_target)
+    seed = call_seed(ctx, state.principle_id, state.round, "sample")
+    if ctx.sample_fanout == "n":
+        texts = [r.text for r in await model.complete(messages, n=ctx.samples, seed=seed)]
+        verdicts = list(await asyncio.gather(*(judge.score(state.principle, state.scenario, t)
+                                               for t in texts)))
+    else:
+        async def one(k: int) -> tuple[str, Verdict]:
+            text = (await model.complete(messages, n=1, seed=seed + k))[0].text
+            return text, await judge.score(state.principle, state.scenario, text)
+
+        pairs = await asyncio.gather(*(one(k) for k in range(ctx.samples)))
+        texts, verdicts = [t for t, _ in pairs], [v for _, v in pairs]
+    return texts, verdicts, ctx.samples + sum(judge.samples_per_verdict(v) for v in verdicts)
+
+
+async def e_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """E-step on x^t: K fresh continuations from the target, p(violation) of each from the
+    judge (concurrently), the kept set and its weights; records round t and decides the exit.
+
+    With ``accept="no_drop"`` a rewrite whose fresh samples violate less (on average) than the
+    best prompt so far is recorded but not accepted: the next rewrite starts again from the best
+    prompt (the paper mentions this option without details [R]).
+    """
+    ctx = runtime.context
+    await ensure_backends(ctx)
+    completions, verdicts, calls = await sample_and_judge(ctx, state)
+    scores = [v.score for v in verdicts]
+    scored = [s for s in scores if s is not None]
+    mean = sum(scored) / len(scored) if scored else None
+    rate = sum(s > ctx.threshold for s in scored) / len(scored) if scored else None
+    kept, weights = select(scores, ctx)
+    if not state.history or ctx.accept == "always":
+        accepted = True
+    else:
+        best = state.history[state.accepted_round]["mean_violation"]
+        accepted = mean is not None and (best is None or mean >= best)
+    record: RoundRecord = {
+        "round": state.round, "scenario": state.scenario, "completions": completions,
+        "scores": scores, "judged_by": [f"{v.judge}:{v.method}" for v in verdicts],
+        "kept": kept, "weights": weights, "mean_violation": mean, "violation_rate": rate,
+        "accepted": accepted, "candidates": state.candidates,
+    }
+    means = [h["mean_violation"] for h in state.history] + [mean]
+    limits = LoopLimits(ctx.rounds, ctx.max_calls, ctx.patience, ctx.min_improvement)
+    reason = exit_reason(limits, state.round, state.calls + calls,
+                         [m for m in means if m is not None])
+    return {"history": [record], "exit_reason": reason, "calls": calls,
+            "accepted_round": len(state.history) if accepted else state.accepted_round}
+
+
+async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """M-step: rewrite the accepted prompt so its kept continuations become the natural one.
+
+    Instruction-following attackers rewrite in context. When the target scores log-likelihood,
+    ``ctx.rewrites`` candidates are drawn and the one maximising sum_k w_k log p(y_k | x) wins;
+    otherwise a single rewrite is taken as is (ACID and the energy surrogate are not
+    implemented, spec §1.3).
+    """
+    ctx = runtime.context
+    await ensure_backends(ctx)
+    base = state.history[state.accepted_round]
+    kept = list(zip(base["kept"], base["weights"], strict=True))
+    if not kept:  # nothing scored: show every continuation, equally weighted
+        kept = [(i, 1 / len(base["completions"])) for i in range(len(base["completions"]))]
+    lines = []
+    for n, (i, _) in enumerate(kept, start=1):
+        score = base["scores"][i]
+        shown = f"{score:.2f}" if score is not None else "unscored"
+        lines.append(f"{n}. (p={shown}) {base['completions'][i].strip()}")
+    dim = MORAL_FOUNDATIONS.get(state.foundation)
+    text = prompts.render(prompts.resolve(ctx.rewrite_prompt, prompts.REWRITE_PROMPT),
+                          principle=state.principle, foundation=dim.name,
+                          scenario=base["scenario"], continuations="\n".join(lines))
+    model = target(ctx)
+    can_score = model.supports_loglik()
+    n = ctx.rewrites if can_score else 1
+    seed = call_seed(ctx, state.principle_id, state.round + 1, "rewrite")
+    replies = await attacker(ctx).ask(None, text, n=n, seed=seed)
+    texts = list(dict.fromkeys(t for t in (clean_scenario(r.text) for r in replies) if t))
+    calls = n
+    candidates: list[dict[str, Any]] = [{"text": t, "objective": None} for t in texts]
+    if can_score and len(texts) > 1:
+        ys = [base["completions"][i] for i, _ in kept]
+        ws = [w for _, w in kept]
+        try:
+            scores = await asyncio.gather(*(
+                model.loglik(target_messages(ctx, state.principle, t, steer=False), ys)
+                for t in texts))
+        except NotSupportedError:
+            scores = []
+        calls += len(scores)
+        for candidate, lls in zip(candidates, scores, strict=False):
+            candidate["objective"] = sum(w * ll for w, ll in zip(ws, lls, strict=True))
+    scored = [c for c in candidates if c["objective"] is not None]
+    if scored:
+        best = max(scored, key=lambda c: c["objective"])["text"]
+    else:
+        best = texts[0] if texts else base["scenario"]  # an empty rewrite keeps the prompt
+    return {"scenario": best, "round": state.round + 1, "candidates": candidates,
+            "calls": calls}
+
+
+async def finish(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The auditable result: the accepted prompt, its fresh samples and scores, the lineage."""
+    ctx = runtime.context
+    best = state.history[state.accepted_round]
+    return {"result": {
+        "principle_id": state.principle_id, "principle": state.principle,
+        "foundation": state.foundation, "prompt": best["scenario"], "prompt_round": best["round"],
+        "completions": best["completions"], "scores": best["scores"],
+        "judged_by": best["judged_by"], "mean_violation": best["mean_violation"],
+        "violation_rate": best["violation_rate"], "rounds": state.round,
+        "exit_reason": state.exit_reason, "calls": state.calls,
+        "lineage": [h["scenario"] for h in state.history],
+        "round_means": [h["mean_violation"] for h in state.history],
+        "history": state.history,
+        "attacker": ctx.attacker, "target": ctx.target, "judge": ctx.judge, "seed": ctx.seed,
+        "samples": ctx.samples, "threshold": ctx.threshold,
+    }}
+
+
+# -- routers ---------------------------------------------------------------------------------
+
+def route_start(state: State) -> Literal["write_scenario", "e_step"]:
+    """Start from the given scenario, if any."""
+    return "e_step" if state.scenario.strip() else "write_scenario"
+
+
+def route_after_round(state: State) -> Literal["m_step", "finish"]:
+    """The exit router: ``e_step`` decided (rounds, budget or no improvement)."""
+    return "finish" if state.exit_reason else "m_step"
+
+
+def build_graph() -> StateGraph:
+    """The uncompiled DeNEVIL graph; compile it with a checkpointer for resumable runs."""
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node(write_scenario)
+    builder.add_node(e_step)
+    builder.add_node(m_step)
+    builder.add_node(finish)
+    builder.add_conditional_edges(START, route_start)
+    builder.add_edge("write_scenario", "e_step")
+    builder.add_conditional_edges("e_step", route_after_round)
+    builder.add_edge("m_step", "e_step")
+    builder.add_edge("finish", END)
+    return builder
+
+
+# Studio / `langgraph dev` load this (no checkpointer: the server brings its own).
+graph = build_graph().compile(name="DeNEVIL").with_config(recursion_limit=200)
