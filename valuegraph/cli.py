@@ -255,6 +255,9 @@ def _mount_subcommands() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # run.log takes valuegraph's INFO records; the terminal shows warnings and errors only.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     _mount_subcommands()
     try:
         app()

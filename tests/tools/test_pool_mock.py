@@ -72,7 +72,8 @@ async def test_loglik_scripted_and_cached(tmp_path):
 async def test_loglik_not_supported_message():
     register_mock("nolog", ["x"])
     pool = ModelPool()
-    with pytest.raises(NotSupportedError, match="no loglik"):
+    assert not pool.supports_loglik("mock/nolog")
+    with pytest.raises(NotSupportedError, match="not supported by the backend of mock/nolog"):
         await pool.loglik("mock/nolog", "p", ["a"])
 
 

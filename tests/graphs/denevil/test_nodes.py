@@ -143,8 +143,9 @@ async def test_rewrite_when_the_target_cannot_score_takes_the_first_candidate():
     state = State(**PRINCIPLE, scenario="x", history=[base])
     update = await run_node(g.m_step, state, make_context(samples=2, keep=1))
     assert update["scenario"] == "Revised: a new opening."
-    assert [c["objective"] for c in update["candidates"]] == [None, None]
-    assert update["calls"] == 2 and len(script.calls) == 2  # two samples of one request
+    # a target that cannot score gets one rewrite: extra candidates could not be ranked
+    assert [c["objective"] for c in update["candidates"]] == [None]
+    assert update["calls"] == 1 and len(script.calls) == 1
 
 
 async def test_finish_returns_the_accepted_prompt_and_its_lineage():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import threading
 from importlib import resources
@@ -45,7 +46,9 @@ class LocalBackend:
                  n_threads: int | None = None):
         self.model_path = Path(model_path) if model_path else None
         self.n_ctx = n_ctx
-        self.n_threads = n_threads
+        # llama.cpp's default is half the cores (1 on a 2-core machine); the model is the
+        # bottleneck of every local run, so use them all.
+        self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.limiter = AdaptiveLimiter(1)
         self._llm: Any = None
         self._formatter: Any = None

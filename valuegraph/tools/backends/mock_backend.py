@@ -66,7 +66,11 @@ def clear_mocks() -> None:
 class MockBackend:
     """Answers from the script registered under its name."""
 
-    supports_loglik = True
+    @property
+    def supports_loglik(self) -> bool:
+        """Only a script with a scorer can score continuations."""
+        script = _SCRIPTS.get(self.name)
+        return script is not None and script.loglik is not None
 
     def __init__(self, name: str):
         self.name = name
