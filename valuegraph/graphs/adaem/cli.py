@@ -1,0 +1,203 @@
+"""``valuegraph grow``: autonomous AdAEM benchmark growth, releases and approvals.
+
+    valuegraph grow -e hosted_vllm/llama -e hosted_vllm/qwen --judge openai/gpt-4o-mini \\
+        --budget 1500 --release-every 500 --hours 48
+    valuegraph grow --budget none              # forever (until --max-calls, --hours or Ctrl-C)
+    valuegraph grow --resume RUN               # continue after a crash, a kill or --hours
+    valuegraph grow release RUN                # write the next versioned release now
+    valuegraph grow approve RUN --reject ID    # answer a pending approval (--approval runs)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+grow_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                       help="Grow an AdAEM value benchmark autonomously (UCB bandit over topics).")
+
+
+def _optional_int(raw: str | None, name: str) -> int | None:
+    from valuegraph.config import ConfigError
+
+    if raw is None or raw.lower() == "none":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number or 'none', got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be >= 0 or 'none', got {value}")
+    return value
+
+
+@grow_app.callback(invoke_without_command=True)
+def grow(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", "-c",
+                                                help="Run config (YAML/TOML).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s",
+                                                   help="Override: key=value.")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="B: bandit steps (paper: 1500); 'none' grows forever.")] = None,
+    max_calls: Annotated[str | None, typer.Option(
+        help="Most model calls, cache hits included ('none': no limit).")] = None,
+    hours: Annotated[float | None, typer.Option(help="Stop starting steps after this long.")
+                     ] = None,
+    explorer: Annotated[list[str] | None, typer.Option(
+        "--explorer", "-e", help="P1 model (repeat): writes questions, estimates S.")] = None,
+    respondent: Annotated[list[str] | None, typer.Option(
+        "--respondent", "-r", help="Extra P2 model (repeat) for the final S.")] = None,
+    judge: Annotated[str | None, typer.Option(help="Value judge model.")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="Reflection/refinement model.")] = None,
+    safety_judge: Annotated[str | None, typer.Option(help="Safety filter model.")] = None,
+    seeds: Annotated[Path | None, typer.Option(
+        help="Seed topics: JSONL, or a Touché23-ValueEval .tsv.")] = None,
+    theory: Annotated[str | None, typer.Option(help="schwartz or mft.")] = None,
+    release_every: Annotated[int | None, typer.Option(
+        help="Write a release every N kept questions.")] = None,
+    approval: Annotated[bool | None, typer.Option(
+        "--approval/--no-approval", help="Ask a human to approve new questions.")] = None,
+    run_id: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue this run (id or directory).")
+                      ] = None,
+) -> None:
+    """Grow a benchmark until its budget, --max-calls or --hours; checkpoints every step."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from valuegraph.cli import _execute, check_models, fail, load_config
+    from valuegraph.config import ConfigError, RunConfig
+    from valuegraph.graphs import load_runner
+    from valuegraph.tools.rundir import RunDir
+    from valuegraph.tools.specs import SpecError
+
+    try:
+        runner = load_runner("adaem")
+        if resume is not None:
+            run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, resume)
+            cfg = run_dir.config()
+            if cfg.graph != "adaem":
+                raise ConfigError(f"run {resume!r} is a {cfg.graph!r} run, not an adaem run")
+            check_models(cfg)
+            runner.validate(cfg)
+        else:
+            params: dict[str, Any] = {}
+            if budget is not None:
+                params["steps"] = _optional_int(budget, "--budget")
+            for key, value in (("explorers", explorer), ("respondents", respondent),
+                               ("safety_judge", safety_judge), ("theory", theory),
+                               ("release_every", release_every), ("max_hours", hours),
+                               ("approval", approval),
+                               ("seeds", str(seeds) if seeds else None)):
+                if value is not None:
+                    params[key] = list(value) if isinstance(value, list) else value
+            models = {k: v for k, v in (("judge", judge), ("optimizer", optimizer),
+                                        ("attacker", explorer[0] if explorer else None)) if v}
+            explicit: dict[str, Any] = {"graph": "adaem", "run_id": run_id,
+                                        "runs_dir": runs_dir}
+            cfg = load_config(config, set_, explicit)
+            update: dict[str, Any] = {"params": {**cfg.params, **params},
+                      "models": {**cfg.models, **models}}
+            if max_calls is not None:
+                update["budget"] = _optional_int(max_calls, "--max-calls")
+            cfg = RunConfig.model_validate({**cfg.model_dump(), **update})
+            check_models(cfg)
+            runner.validate(cfg)
+            run_dir = RunDir.create(cfg)
+    except (ConfigError, SpecError) as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:  # pydantic's ValidationError
+        raise fail(f"invalid setting: {str(exc).splitlines()[0]}") from None
+    raise typer.Exit(_execute(runner, cfg, run_dir))
+
+
+@grow_app.command("release")
+def release_cmd(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id or directory.")],
+    against: Annotated[list[Path] | None, typer.Option(
+        help="Other releases to deduplicate against (repeat).")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Leave out questions below this S.")
+                         ] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+) -> None:
+    """Write the next versioned release of a run (safe beside a live run)."""
+    from valuegraph.cli import fail, out
+    from valuegraph.config import ConfigError, RunConfig
+    from valuegraph.graphs.adaem.release import ReleaseError, write_release
+    from valuegraph.graphs.adaem.runner import settings
+    from valuegraph.tools.rundir import RunDir
+
+    try:
+        run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, run_ref)
+        cfg = run_dir.config()
+        if cfg.graph != "adaem":
+            raise ConfigError(f"run {run_ref!r} is a {cfg.graph!r} run, not an adaem run")
+        missing = [str(p) for p in against or [] if not p.exists()]
+        if missing:
+            raise ConfigError(f"--against path(s) not found: {', '.join(missing)}")
+        _, ctx = settings(cfg)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    import numpy as np
+
+    from valuegraph.tools.embeddings import MiniLMEmbedding
+
+    embedding = MiniLMEmbedding()
+    info = {"run_id": run_dir.run_id, "seed": ctx.seed, "theory": ctx.theory,
+            "pools": {"p1": ctx.p1, "p2": ctx.p2, "judge": ctx.judge, "optimizer": ctx.optimizer,
+                      "safety_judge": ctx.safety_judge}}
+    try:
+        made = write_release(run_dir.root, lambda texts: np.asarray(embedding(list(texts))),
+                             against=list(against or []), min_score=min_score,
+                             epsilon=ctx.epsilon, neighbours=ctx.dedup_neighbours,
+                             near_identical=ctx.near_identical, info=info)
+    except ReleaseError as exc:
+        raise fail(str(exc)) from None
+    if made is None:
+        out.print("nothing new to release")
+        return
+    m = made.manifest
+    out.print(f"{made.version}: {m['count']} questions, mean S {m['mean_S']:.2f}, "
+              f"Self-BLEU {m['self_bleu']:.2f}, distinct-2 {m['distinct_2']:.3f}, "
+              f"similarity {m['mean_similarity']:.3f} -> {made.path}")
+
+
+@grow_app.command("approve")
+def approve_cmd(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id or directory.")],
+    reject: Annotated[list[str] | None, typer.Option(help="Question id to reject (repeat).")
+                      ] = None,
+    reject_all: Annotated[bool, typer.Option("--reject-all", help="Reject every pending one.")
+                          ] = False,
+    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+) -> None:
+    """Answer a pending approval: every pending question is approved unless rejected."""
+    from valuegraph.cli import fail, out
+    from valuegraph.config import ConfigError, RunConfig
+    from valuegraph.graphs.adaem.runner import APPROVAL_DECISION, APPROVAL_PENDING
+    from valuegraph.tools.rundir import RunDir, write_atomic
+
+    try:
+        run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, run_ref)
+        pending_path = run_dir.root / APPROVAL_PENDING
+        if not pending_path.is_file():
+            raise ConfigError(f"run {run_ref!r} has no pending approval")
+        pending = [q["id"] for item in json.loads(pending_path.read_text())
+                   for q in item.get("questions", [])]
+        unknown = sorted(set(reject or []) - set(pending))
+        if unknown:
+            raise ConfigError(f"not pending: {', '.join(unknown)}; pending: {', '.join(pending)}")
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    rejected = pending if reject_all else list(reject or [])
+    write_atomic(run_dir.root / APPROVAL_DECISION, json.dumps({"reject": rejected}))
+    out.print(f"approved {len(pending) - len(rejected)}, rejected {len(rejected)}")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Mount ``valuegraph grow`` (called by valuegraph.cli)."""
+    app.add_typer(grow_app, name="grow")
