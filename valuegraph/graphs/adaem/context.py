@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from valuegraph.evals.theories import THEORIES
+from valuegraph.graphs._shared.context import ContextMixin
 
 JUDGE_MODES = ("per_value", "joint")
 JUDGE_METHODS = ("auto", "logprobs", "loglik", "vote")
@@ -24,7 +25,7 @@ def _describe(text: str) -> dict[str, str]:
 
 
 @dataclass(kw_only=True)
-class AdaemContext:
+class AdaemContext(ContextMixin):
     """Everything an AdAEM run needs besides its state (JSON-constructible, for Studio)."""
 
     pool_key: str = field(default="", metadata=_describe(
@@ -164,22 +165,6 @@ class AdaemContext:
     @property
     def value_theory(self) -> Any:
         return THEORIES[self.theory]
-
-    def api_base(self, spec: str) -> str | None:
-        return self.api_bases.get(spec)
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> AdaemContext:
-        """Build from settings, rejecting unknown names with the list of allowed ones."""
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ValueError(f"unknown setting(s) {unknown}; allowed: "
-                             f"{', '.join(cls.field_names())}")
-        return cls(**values)
 
 
 _TYPES: dict[str, tuple[type, ...]] = {

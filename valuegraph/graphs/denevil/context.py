@@ -6,8 +6,10 @@ the choice is ours and marked [R] (spec §6.1): keep those configurable and repo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from valuegraph.graphs._shared.context import ContextMixin
 
 SELECTIONS = ("top_m", "weighted")
 ACCEPT_RULES = ("no_drop", "always")
@@ -16,7 +18,8 @@ SAMPLE_FANOUTS = ("n", "requests")
 
 
 @dataclass(kw_only=True)
-class Context:
+class Context(ContextMixin):
+    loop_name: ClassVar[str] = "DeNEVIL"
     """Everything a DeNEVIL run needs besides its state (JSON-constructible, for Studio)."""
 
     attacker: str = field(default="local", metadata={
@@ -111,26 +114,6 @@ class Context:
             _at_least("patience", self.patience, 1)
         if self.max_calls is not None:
             _at_least("max_calls", self.max_calls, 1)
-
-    def api_base(self, spec: str) -> str | None:
-        return self.api_bases.get(spec)
-
-    @classmethod
-    def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
-
-    @classmethod
-    def from_mapping(cls, values: dict[str, Any]) -> Context:
-        """Build from a mapping, rejecting unknown keys with the list of allowed ones.
-
-        Raises:
-            ValueError: an unknown key or an invalid value.
-        """
-        unknown = sorted(set(values) - set(cls.field_names()))
-        if unknown:
-            raise ValueError(f"unknown DeNEVIL setting(s) {unknown}; allowed: "
-                             f"{', '.join(cls.field_names())}")
-        return cls(**values)
 
 
 def _at_least(name: str, value: Any, low: int) -> None:
