@@ -6,7 +6,9 @@ import base64
 import json
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +63,9 @@ def chroma_server(tmp_path_factory):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(["chroma", "run", "--path", str(path), "--host", "127.0.0.1",
+    # the chroma CLI sits beside the interpreter (the venv's bin), which need not be on PATH
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(chroma if chroma.exists() else "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
