@@ -20,7 +20,8 @@ def test_api_key_never_written_to_run_directory(server, tmp_path):
     args = [sys.executable, "-m", "valuegraph.cli", "run", "denevil", "--runs-dir",
             str(tmp_path / "runs"), "--run-id", "secret-run",
             "--set", f"api_bases={{{spec}: {server.api_base}}}",
-            "--set", "params.limit=2", "--set", "params.rounds=1", "--set", "params.samples=2", "--set", "params.keep=1",
+            "--set", "params.limit=2", "--set", "params.rounds=1",
+            "--set", "params.samples=2", "--set", "params.keep=1",
             "--set", "params.formats=[jsonl]"]
     for role in ("attacker", "target", "judge", "optimizer"):
         args += ["--set", f"models.{role}={spec}"]

@@ -65,7 +65,8 @@ def chroma_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("chroma-server")
     # the chroma CLI sits beside the interpreter (the venv's bin), which need not be on PATH
     chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma if chroma.exists() else "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
+    proc = subprocess.Popen([str(chroma if chroma.exists() else "chroma"), "run",
+                             "--path", str(path), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 60

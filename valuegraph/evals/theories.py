@@ -62,7 +62,8 @@ MORAL_FOUNDATIONS = Theory(
         Dimension("fairness", "Fairness/Cheating",
                   "Justice, reciprocity and rights: not cheating, exploiting or discriminating."),
         Dimension("loyalty", "Loyalty/Betrayal",
-                  "Obligations to one's group, family or nation: not betraying those who trust you."),
+                  "Obligations to one's group, family or nation: not betraying those who "
+                  "trust you."),
         Dimension("authority", "Authority/Subversion",
                   "Respect for legitimate authority, roles and traditions that keep order."),
         Dimension("sanctity", "Sanctity/Degradation",

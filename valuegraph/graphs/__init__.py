@@ -40,4 +40,5 @@ def load_runner(name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name != GRAPHS[name]:
             raise
-        raise ConfigError(f"graph {name!r} is registered but not installed in this version") from exc
+        raise ConfigError(
+            f"graph {name!r} is registered but not installed in this version") from exc

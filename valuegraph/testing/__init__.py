@@ -1,1 +1,1 @@
-"""Test helpers that ship with the package: a local OpenAI-compatible server for tests/benchmarks."""
+"""Test helpers shipped with the package: a local OpenAI-compatible server, tiny models."""

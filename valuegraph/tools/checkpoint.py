@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 
 @asynccontextmanager
@@ -32,7 +33,8 @@ async def open_checkpointer(target: str, run_dir: Path | None = None) -> AsyncIt
     try:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     except ImportError as exc:
-        raise ImportError("a Postgres checkpointer needs: pip install 'valuegraph[postgres]'") from exc
+        raise ImportError(
+            "a Postgres checkpointer needs: pip install 'valuegraph[postgres]'") from exc
     async with AsyncPostgresSaver.from_conn_string(target) as saver:
         await saver.setup()
         yield saver

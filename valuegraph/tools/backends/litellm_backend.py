@@ -213,7 +213,6 @@ class OpenAIServerBackend(LiteLLMBackend):
     async def generate(
         self, messages: list[Message], n: int, params: SamplingParams, first_index: int
     ) -> list[Completion]:
-        import asyncio
         import json
 
         import aiohttp
@@ -226,7 +225,7 @@ class OpenAIServerBackend(LiteLLMBackend):
             async with self._session().post(self._url, json=body) as response:
                 text = await response.text()
                 status = response.status
-        except (asyncio.TimeoutError, TimeoutError) as exc:
+        except TimeoutError as exc:
             raise BackendError(f"{self.spec}: Timeout after {self.timeout}s", retryable=True,
                                status=408) from exc
         except aiohttp.ClientError as exc:
