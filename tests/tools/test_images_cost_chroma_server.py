@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from valuegraph.testing.process import free_port, start_and_wait
 from valuegraph.tools.images import image_part, user_message_with_images
 from valuegraph.tools.pool import ModelPool
 
@@ -59,26 +57,16 @@ async def test_cost_from_litellm_price_map(server):
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     # the chroma CLI sits beside the interpreter (the venv's bin), which need not be on PATH
     chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(chroma if chroma.exists() else "chroma"), "run",
-                             "--path", str(path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
+    try:
+        proc = start_and_wait([str(chroma if chroma.exists() else "chroma"), "run",
+                               "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                              port, name="chroma server", timeout=60)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)

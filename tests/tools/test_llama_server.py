@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
+from valuegraph.testing.process import free_port, start_and_wait
 from valuegraph.tools.backends.local_backend import embedded_model_path
 from valuegraph.tools.pool import ModelPool
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server():
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited during start-up")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not answer within 120 s")
+    port = free_port()
+    try:
+        proc = start_and_wait(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_model_path()),
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024"],
+            port, name="llama_cpp.server", path="/v1/models")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
     proc.wait(timeout=20)

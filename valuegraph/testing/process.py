@@ -57,3 +57,38 @@ def start_server(rules: list[dict[str, Any]] | None = None,
         process.kill()
         raise RuntimeError(f"test server did not start: {line!r}")
     return LocalServer(process, int(line.split()[1]))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_and_wait(cmd: list[str], port: int, *, name: str, timeout: float = 120.0,
+                   path: str = "/") -> subprocess.Popen:
+    """Start a server process and return once ``http://127.0.0.1:<port><path>`` answers.
+
+    Any HTTP status counts as an answer. Raises RuntimeError (and kills the process) if it
+    exits or stays silent for ``timeout`` seconds.
+    """
+    import time
+    import urllib.error
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2)
+            return proc
+        except urllib.error.HTTPError:
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited during start-up") from None
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"{name} did not answer within {timeout:.0f} s")
