@@ -49,27 +49,26 @@ class LiteLLMBackend:
             self.limiter = AdaptiveLimiter(max_concurrency or 64, adaptive=True, initial=8)
         self._cost_known = True
 
-    def _request_kwargs(self, messages: list[Message], n: int, params: SamplingParams) -> dict:
-        kwargs: dict[str, Any] = {
-            "model": self.spec.text,
-            "messages": messages,
-            "n": n,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
-            "timeout": self.timeout,
-            # The pool retries; litellm and the openai client must not retry underneath it.
-            "num_retries": 0,
-            "max_retries": 0,
-        }
+    @staticmethod
+    def _body(messages: list[Message], n: int, params: SamplingParams) -> dict[str, Any]:
+        """The chat-completions request fields that both routes send."""
+        body: dict[str, Any] = {"messages": messages, "n": n, "temperature": params.temperature,
+                                "top_p": params.top_p, "max_tokens": params.max_tokens}
         if params.seed is not None:
-            kwargs["seed"] = params.seed
+            body["seed"] = params.seed
         if params.stop:
-            kwargs["stop"] = list(params.stop)
+            body["stop"] = list(params.stop)
         if params.logprobs:
-            kwargs["logprobs"] = True
+            body["logprobs"] = True
             if params.top_logprobs:
-                kwargs["top_logprobs"] = params.top_logprobs
+                body["top_logprobs"] = params.top_logprobs
+        return body
+
+    def _request_kwargs(self, messages: list[Message], n: int, params: SamplingParams) -> dict:
+        kwargs = {"model": self.spec.text, **self._body(messages, n, params),
+                  "timeout": self.timeout,
+                  # The pool retries; litellm and the openai client must not retry underneath.
+                  "num_retries": 0, "max_retries": 0}
         if self.spec.api_base:
             kwargs["api_base"] = self.spec.api_base
             if self.spec.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):
@@ -87,30 +86,29 @@ class LiteLLMBackend:
         return self._parse(response, first_index)
 
     def _parse(self, response: Any, first_index: int) -> list[Completion]:
-        choices = getattr(response, "choices", None)
+        data = response.model_dump() if hasattr(response, "model_dump") else response
+        return self._completions(data, first_index, self.cost(response))
+
+    def _completions(self, data: Any, first_index: int, cost: float) -> list[Completion]:
+        """Completions from a chat-completions reply body (a dict)."""
+        choices = data.get("choices") if isinstance(data, dict) else None
         if not choices:
             raise BackendError(f"{self.spec}: reply without choices", retryable=True)
-        usage = getattr(response, "usage", None)
-        prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
-        completion_tokens = getattr(usage, "completion_tokens", 0) or 0
-        cost = self.cost(response)
+        usage = data.get("usage") or {}
+        prompt_tokens = usage.get("prompt_tokens") or 0
+        completion_tokens = usage.get("completion_tokens") or 0
         out = []
         for i, choice in enumerate(choices):
-            message = getattr(choice, "message", None)
-            text = getattr(message, "content", None)
+            text = (choice.get("message") or {}).get("content")
             if text is None:
                 raise BackendError(f"{self.spec}: reply without message content", retryable=True)
+            first = i == 0  # tokens and cost of the whole request go to its first sample
             out.append(Completion(
-                text=text,
-                index=first_index + i,
-                finish_reason=getattr(choice, "finish_reason", None),
-                logprobs=_parse_logprobs(getattr(choice, "logprobs", None)),
-                # Tokens billed for the whole request are attributed to its first sample.
-                prompt_tokens=prompt_tokens if i == 0 else 0,
-                completion_tokens=completion_tokens if i == 0 else 0,
-                spec=self.spec.text,
-                cost_usd=cost if i == 0 else 0.0,
-            ))
+                text=text, index=first_index + i, finish_reason=choice.get("finish_reason"),
+                logprobs=_parse_logprobs(choice.get("logprobs")),
+                prompt_tokens=prompt_tokens if first else 0,
+                completion_tokens=completion_tokens if first else 0,
+                spec=self.spec.text, cost_usd=cost if first else 0.0))
         return out
 
     def cost(self, response: Any) -> float:
@@ -149,112 +147,68 @@ class LiteLLMBackend:
         )
 
 
-def _parse_logprobs(raw: Any) -> tuple[TokenLogprob, ...] | None:
-    content = getattr(raw, "content", None) if raw is not None else None
-    if content is None and isinstance(raw, dict):
-        content = raw.get("content")
+def _parse_logprobs(raw: dict[str, Any] | None) -> tuple[TokenLogprob, ...] | None:
+    content = raw.get("content") if raw else None
     if not content:
         return None
-    tokens = []
-    for item in content:
-        get = item.get if isinstance(item, dict) else lambda k, _i=item: getattr(_i, k, None)
-        top = {}
-        for alt in get("top_logprobs") or []:
-            alt_get = alt.get if isinstance(alt, dict) else lambda k, _a=alt: getattr(_a, k)
-            top[alt_get("token")] = float(alt_get("logprob"))
-        tokens.append(TokenLogprob(token=get("token"), logprob=float(get("logprob")), top=top))
-    return tuple(tokens)
+    return tuple(
+        TokenLogprob(token=item["token"], logprob=float(item["logprob"]),
+                     top={alt["token"]: float(alt["logprob"])
+                          for alt in item.get("top_logprobs") or ()})
+        for item in content)
 
 
 class OpenAIServerBackend(LiteLLMBackend):
-    """A self-hosted OpenAI-compatible server (vLLM, llama.cpp, ...) over aiohttp.
+    """A self-hosted OpenAI-compatible server (vLLM, llama.cpp, ...) over a lean HTTP client.
 
-    litellm adds about 5 ms of CPU per call for these providers, and the openai client's httpx
-    connection pool spends time proportional to its open connections on every request (both
-    measured with ``bench/pool_overhead.py``); against a vLLM server with hundreds of requests in
-    flight that caps throughput. The chat-completions protocol is small, so this backend posts
-    the same request body with one aiohttp session per event loop and parses the reply with the
-    same rules as :class:`LiteLLMBackend`. ``ModelPool(server_client="litellm")`` routes servers
+    litellm adds about 5 ms of CPU per call for these providers, the openai client's httpx
+    connection pool spends time proportional to its open connections on every request, and
+    aiohttp about 0.35 ms (all measured with ``bench/pool_overhead.py``); against a vLLM server
+    with hundreds of requests in flight that caps throughput. The chat-completions protocol is
+    small, so this backend posts the same request body with
+    :class:`~valuegraph.tools.backends.http1.Http1Client` and parses the reply with the same
+    rules as :class:`LiteLLMBackend`. ``ModelPool(server_client="litellm")`` routes servers
     through litellm instead.
     """
 
     def __init__(self, spec: ModelSpec, *, max_concurrency: int | None = None,
                  timeout: float = 120.0):
+        from valuegraph.tools.backends.http1 import Http1Client
+
         super().__init__(spec, max_concurrency=max_concurrency, timeout=timeout)
-        self._url = (spec.api_base or "").rstrip("/") + "/chat/completions"
-        self._sessions: dict[int, tuple[Any, Any]] = {}
         key = os.environ.get("OPENAI_API_KEY") if spec.provider == "openai" else None
-        self._headers = {"Content-Type": "application/json"}
-        if key:
-            self._headers["Authorization"] = f"Bearer {key}"
-
-    def _session(self) -> Any:
-        """One session per event loop: a connection pool cannot cross loops."""
-        import asyncio
-
-        import aiohttp
-
-        loop = asyncio.get_running_loop()
-        held = self._sessions.get(id(loop))
-        if held is None or held[0] is not loop or held[1].closed:
-            connector = aiohttp.TCPConnector(limit=self.limiter.max_limit)
-            session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
-            self._sessions = {id(loop): (loop, session)}  # sessions of closed loops are dropped
-            return session
-        return held[1]
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = Http1Client((spec.api_base or "").rstrip("/") + "/chat/completions",
+                                   headers, timeout=timeout)
 
     async def aclose(self) -> None:
-        for _, session in self._sessions.values():
-            await session.close()
-        self._sessions = {}
+        await self._client.aclose()
 
     async def generate(
         self, messages: list[Message], n: int, params: SamplingParams, first_index: int
     ) -> list[Completion]:
-        import json
+        import orjson
 
-        import aiohttp
+        from valuegraph.tools.backends.http1 import HTTPConnectionError
 
-        body = self._request_kwargs(messages, n, params)
-        for key in ("num_retries", "max_retries", "api_base", "api_key", "timeout"):
-            body.pop(key, None)
-        body["model"] = self.spec.model
+        body = {"model": self.spec.model, **self._body(messages, n, params)}
         try:
-            async with self._session().post(self._url, json=body) as response:
-                text = await response.text()
-                status = response.status
+            status, raw = await self._client.post(orjson.dumps(body))
         except TimeoutError as exc:
             raise BackendError(f"{self.spec}: Timeout after {self.timeout}s", retryable=True,
                                status=408) from exc
-        except aiohttp.ClientError as exc:
-            raise BackendError(f"{self.spec}: {type(exc).__name__}: {exc}", retryable=True) from exc
+        except HTTPConnectionError as exc:
+            raise BackendError(f"{self.spec}: {exc}", retryable=True) from exc
         if status >= 400:
-            raise BackendError(f"{self.spec}: HTTP {status}: {text[:300]}",
+            raise BackendError(f"{self.spec}: HTTP {status}: {_head(raw, 300)}",
                                retryable=status in RETRYABLE_STATUS, status=status)
         try:
-            data = json.loads(text)
+            data = orjson.loads(raw)
         except ValueError as exc:
-            raise BackendError(f"{self.spec}: malformed reply body: {text[:120]!r}",
+            raise BackendError(f"{self.spec}: malformed reply body: {_head(raw, 120)!r}",
                                retryable=True) from exc
-        return self._parse(_Reply(data), first_index)
+        return self._completions(data, first_index, 0.0)
 
 
-class _Reply:
-    """Attribute access over a JSON reply, so one parser serves litellm objects and dicts."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Any):
-        self._data = data
-
-    def __getattr__(self, name: str) -> Any:
-        if not isinstance(self._data, dict):
-            return None
-        value = self._data.get(name)
-        if isinstance(value, dict):
-            return _Reply(value)
-        if isinstance(value, list):
-            return [_Reply(v) if isinstance(v, dict) else v for v in value]
-        return value
+def _head(raw: bytes, size: int) -> str:
+    return raw[:size].decode("utf-8", errors="replace")
