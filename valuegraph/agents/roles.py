@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.types import Completion
@@ -39,8 +39,8 @@ class Role:
 
     async def ask(self, system: str | None, user: str, **params: Any) -> list[Completion]:
         """Convenience: one optional system message and one user message."""
-        messages: list[BaseMessage] = [SystemMessage(system)] if system else []
-        messages.append(HumanMessage(user))
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": user})
         return await self.complete(messages, **params)
 
     async def loglik(self, prompt: str | Sequence[BaseMessage | dict[str, Any]],

@@ -21,16 +21,16 @@ def bench_and_report(prompt_set: list[Any], models: list[str], judge: str, cfg: 
     """Run the moral benchmark and write samples.jsonl, moral_scores.csv and report.html."""
     from valuegraph.evals.moral_bench import run_moral_bench, write_csv, write_report
     from valuegraph.progress import make_progress
-    from valuegraph.tools.pool import ModelPool
+    from valuegraph.tools.pool import ModelPool, closing
     from valuegraph.tools.results import ResultLog
 
     out_dir.mkdir(parents=True, exist_ok=True)
     pool = ModelPool(out_dir / "cache" if cfg.cache else None, api_bases=cfg.api_bases)
     try:
         with make_progress(console) as progress:
-            result = asyncio.run(run_moral_bench(
+            result = asyncio.run(closing(pool, run_moral_bench(
                 prompt_set, models, judge, pool, settings, api_bases=cfg.api_bases,
-                samples_log=ResultLog(out_dir / "samples.jsonl"), progress=progress))
+                samples_log=ResultLog(out_dir / "samples.jsonl"), progress=progress)))
     finally:
         pool.close()
     csv_path = write_csv(result, out_dir / "moral_scores.csv")

@@ -92,6 +92,7 @@ def values_cmd(
     from valuegraph.cli import out as stdout
     from valuegraph.config import ConfigError, RunConfig
     from valuegraph.graphs.adaem.release import ReleaseError, read_release
+    from valuegraph.tools.pool import closing
     from valuegraph.tools.specs import SpecError, missing_api_keys, parse_spec
 
     try:
@@ -128,11 +129,11 @@ def values_cmd(
     config = RunConfig(api_bases=bases, seed=seed)
     pool = make_pool(config, target / "cache")
     try:
-        summary = asyncio.run(profile_release(
+        summary = asyncio.run(closing(pool, profile_release(
             pool, list(dict.fromkeys(model)), questions, target, judge=judge, theory=theory,
             judge_mode=judge_mode, folds=folds, passes=passes, seed=seed,
             temperature=temperature, max_tokens=max_tokens, api_bases=bases,
-            release_name=loaded.manifest.get("version", str(release))))
+            release_name=loaded.manifest.get("version", str(release)))))
     finally:
         pool.close()
     _print_table(stdout, summary)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import deque
 
 
 class AdaptiveLimiter:
@@ -26,30 +25,54 @@ class AdaptiveLimiter:
         self.current = min(initial, limit) if adaptive else limit
         self.in_flight = 0
         self._successes = 0
-        self._cond: asyncio.Condition | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _condition(self) -> asyncio.Condition:
-        # asyncio primitives bind to one event loop: make one per loop, so a pool built outside
-        # a loop, or reused by successive asyncio.run calls, keeps working.
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        # Futures bind to one event loop: a pool built outside a loop, or reused by successive
+        # asyncio.run calls, starts afresh in each loop.
         loop = asyncio.get_running_loop()
-        if self._cond is None or self._loop is not loop:
-            self._cond, self._loop, self.in_flight = asyncio.Condition(), loop, 0
-        return self._cond
+        if self._loop is not loop:
+            self._loop, self.in_flight, self._waiters = loop, 0, deque()
+        return loop
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the duration of a call."""
-        cond = self._condition()
-        async with cond:
-            await cond.wait_for(lambda: self.in_flight < self.current)
-            self.in_flight += 1
+    async def acquire(self) -> None:
+        """Take a slot, waiting in line (first come, first served) when none is free."""
+        loop = self._bind()
+        if self.in_flight < self.current and not self._waiters:
+            self.in_flight += 1  # the fast path: no future, no lock
+            return
+        granted = loop.create_future()
+        self._waiters.append(granted)
         try:
-            yield
-        finally:
-            async with cond:
-                self.in_flight -= 1
-                cond.notify()
+            await granted  # release() counts the slot for us before waking us
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # handed a slot while being cancelled: pass it on
+            elif granted in self._waiters:
+                self._waiters.remove(granted)
+            raise
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._grant()
+
+    def _grant(self) -> None:
+        while self._waiters and self.in_flight < self.current:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
+
+    def slot(self) -> AdaptiveLimiter:
+        """``async with limiter.slot():`` holds one slot for the duration of a call."""
+        return self
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
 
     def record_success(self) -> None:
         if not self.adaptive or self.current >= self.max_limit:
@@ -58,6 +81,7 @@ class AdaptiveLimiter:
         if self._successes >= self.current:
             self._successes = 0
             self.current += 1
+            self._grant()
 
     def record_rate_limited(self) -> None:
         if not self.adaptive:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from valuegraph.tools.backends.base import Backend
 from valuegraph.tools.cache import CompletionCache, cache_key
@@ -27,6 +28,7 @@ from valuegraph.tools.types import (
 from valuegraph.tools.usage import UsageLedger
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def to_openai_messages(messages: Sequence[Any]) -> list[Message]:
@@ -74,6 +76,7 @@ class ModelPool:
         self.timeout = timeout
         self.usage = UsageLedger()
         self._backends: dict[tuple[str, str | None], Backend] = {}
+        self._routes: dict[tuple[str, str | None], tuple[Backend, str | None]] = {}
 
     # -- resolution ------------------------------------------------------------------------
 
@@ -145,8 +148,11 @@ class ModelPool:
         msgs = to_openai_messages(messages)
         params = SamplingParams(temperature, top_p, max_tokens, seed, logprobs, top_logprobs,
                                 tuple(stop))
-        backend = self.backend(spec, api_base)
-        base = self.resolve(spec, api_base).api_base
+        route = self._routes.get((spec, api_base))
+        if route is None:
+            route = self._routes[(spec, api_base)] = (self.backend(spec, api_base),
+                                                      self.resolve(spec, api_base).api_base)
+        backend, base = route
         usage = self.usage.role(role)
         results: dict[int, Completion] = {}
         keys = {}
@@ -155,9 +161,8 @@ class ModelPool:
                 keys[index] = cache_key(spec, base, msgs, params, index)
                 hit = self.cache.get(keys[index])
                 if hit is not None:
-                    results[index] = Completion(**{**hit.to_json(), "logprobs": hit.logprobs,
-                                                   "cached": True, "prompt_tokens": 0,
-                                                   "completion_tokens": 0, "cost_usd": 0.0})
+                    results[index] = replace(hit, cached=True, prompt_tokens=0,
+                                             completion_tokens=0, cost_usd=0.0)
             usage.cache_hits += len(results)
         while len(results) < n:
             missing = [i for i in range(n) if i not in results]
@@ -266,9 +271,16 @@ class ModelPool:
             self.cache.close()
 
 
+async def closing(pool: ModelPool, work: Awaitable[T]) -> T:
+    """Await ``work``, then close the pool's connections, which belong to the running loop:
+    ``asyncio.run(closing(pool, main()))``."""
+    try:
+        return await work
+    finally:
+        await pool.aclose()
+
+
 def _with_index(completion: Completion, index: int, spec: str) -> Completion:
     if completion.index == index and completion.spec:
         return completion
-    data = completion.to_json()
-    data.update(index=index, spec=completion.spec or spec, logprobs=completion.logprobs)
-    return Completion(**data)
+    return replace(completion, index=index, spec=completion.spec or spec)
