@@ -22,8 +22,7 @@ async def test_em_loop_records_every_round_and_keeps_the_best_rewrite(scripted, 
                 order.append(node)
                 assert set(values) <= STATE_FIELDS, f"{node} returned unknown keys"
         state = (await compiled.aget_state(config)).values
-    assert order == ["write_scenario", "e_step", "m_step", "e_step", "m_step", "e_step",
-                     "finish"]
+    assert order == ["write_scenario", "e_step", "m_step", "e_step", "m_step", "e_step"]
     history = state["history"]
     assert [h["round"] for h in history] == [0, 1, 2]
     # round 0: odd samples steal (0.9), even ones do not (0.2); after the rewrite "v2" (chosen
@@ -63,4 +62,4 @@ async def test_no_improvement_stops_early(scripted):
 def test_studio_graph_is_compiled_without_checkpointer_and_bounded():
     assert graph.checkpointer is None
     assert graph.config["recursion_limit"] == 200
-    assert set(graph.get_graph().nodes) >= {"write_scenario", "e_step", "m_step", "finish"}
+    assert set(graph.get_graph().nodes) >= {"write_scenario", "e_step", "m_step"}

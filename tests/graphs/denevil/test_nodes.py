@@ -114,7 +114,13 @@ async def test_exit_router_on_each_condition(scripted, setup, reason):
     update = await run_node(g.e_step, state, ctx)
     assert update["exit_reason"] == reason
     routed = dataclasses.replace(state, exit_reason=update["exit_reason"])
-    assert g.route_after_round(routed) == ("finish" if reason else "m_step")
+    assert g.route_after_round(routed) == ("__end__" if reason else "m_step")
+    # the E-step that stops the loop writes the result; one that goes on does not
+    assert ("result" in update) is (reason is not None)
+    if reason:
+        assert update["result"]["exit_reason"] == reason
+        assert update["result"]["calls"] == state.calls + update["calls"]
+        assert len(update["result"]["history"]) == setup["round"] + 1
 
 
 async def test_rewrite_input_holds_the_kept_continuations_and_loglik_picks_the_best(scripted):
@@ -148,13 +154,12 @@ async def test_rewrite_when_the_target_cannot_score_takes_the_first_candidate():
     assert update["calls"] == 1 and len(script.calls) == 1
 
 
-async def test_finish_returns_the_accepted_prompt_and_its_lineage():
+def test_final_result_is_the_accepted_prompt_and_its_lineage():
     history = [record(0, [0.9, 0.5], 0.7, scenario="x0"),
                record(1, [0.2, 0.1], 0.15, scenario="x1")]
     state = State(**PRINCIPLE, history=history, accepted_round=0, round=1, calls=20,
                   exit_reason="rounds")
-    update = await run_node(g.finish, state, make_context())
-    result = update["result"]
+    result = g.final_result(make_context(), state)
     assert result["prompt"] == "x0" and result["prompt_round"] == 0
     assert result["lineage"] == ["x0", "x1"] and result["round_means"] == [0.7, 0.15]
     assert (result["exit_reason"], result["calls"], result["judge"]) == ("rounds", 20,

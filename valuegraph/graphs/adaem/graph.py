@@ -23,6 +23,7 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from valuegraph.graphs._shared.routing import on_loop
 from valuegraph.graphs.adaem import nodes
 from valuegraph.graphs.adaem.context import AdaemContext
 from valuegraph.graphs.adaem.state import AdaemState
@@ -80,16 +81,16 @@ def build_graph() -> StateGraph[AdaemState, AdaemContext, AdaemState, AdaemState
     builder.add_node("approve", nodes.approve)
     builder.add_node("record", nodes.record)
     builder.add_node("update_arm", nodes.update_arm)
-    builder.add_conditional_edges(START, next_step, ["select_arm", END])
+    builder.add_conditional_edges(START, on_loop(next_step), ["select_arm", END])
     builder.add_edge("select_arm", "explore")
     builder.add_edge("explore", "dedup")
     builder.add_edge("dedup", "estimate")
-    builder.add_conditional_edges("estimate", after_scoring, ["refine", "final_score"])
-    builder.add_conditional_edges("refine", after_scoring, ["refine", "final_score"])
-    builder.add_conditional_edges("final_score", after_final, ["approve", "record"])
+    builder.add_conditional_edges("estimate", on_loop(after_scoring), ["refine", "final_score"])
+    builder.add_conditional_edges("refine", on_loop(after_scoring), ["refine", "final_score"])
+    builder.add_conditional_edges("final_score", on_loop(after_final), ["approve", "record"])
     builder.add_edge("approve", "record")
     builder.add_edge("record", "update_arm")
-    builder.add_conditional_edges("update_arm", next_step, ["select_arm", END])
+    builder.add_conditional_edges("update_arm", on_loop(next_step), ["select_arm", END])
     return builder
 
 

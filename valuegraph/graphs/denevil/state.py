@@ -67,4 +67,5 @@ class State(InputState):
     exit_reason: str | None = None
     """Why the loop stopped: rounds, budget or no_improvement (None while running)."""
     result: dict[str, Any] | None = None
-    """The final record: the accepted prompt with its scores and lineage (set by ``finish``)."""
+    """The final record: the accepted prompt with its scores and lineage (set by the E-step
+    that ends the loop)."""
