@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from valuegraph.testing.process import start_server
@@ -36,7 +37,8 @@ def ok_records(path: Path) -> list[dict]:
     return [r for r in map(json.loads, lines) if r.get("status") == "ok"]
 
 
-def test_killed_run_resumes_without_repeating_work(tmp_path):
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+def test_killed_run_resumes_without_repeating_work(tmp_path, durability):
     server = start_server(rules=[JUDGE_RULE])
     try:
         server.admin(delay=0.03)  # slow enough to be killed mid-way
@@ -46,7 +48,8 @@ def test_killed_run_resumes_without_repeating_work(tmp_path):
             "models": {role: "openai/test" for role in ("attacker", "target", "judge")},
             "api_bases": {"openai/test": server.api_base},
             "params": {"rounds": 2, "samples": 3, "keep": 2, "limit": PRINCIPLES,
-                       "dedup_threshold": None, "formats": ["jsonl"]},
+                       "dedup_threshold": None, "formats": ["jsonl"],
+                       "durability": durability},
         }))
         results = tmp_path / "runs" / "r1" / "results.jsonl"
         first = cli("run", "denevil", "-c", str(config), "--run-id", "r1")

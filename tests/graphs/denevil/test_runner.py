@@ -91,6 +91,24 @@ def test_builds_the_dataset_and_skips_completed_principles_on_rerun(tmp_path):
     assert len(run_dir.results.read()) == 3
 
 
+@pytest.mark.parametrize("durability,per_principle", [
+    (None, 1),  # the default, "exit": one checkpoint when the principle's graph ends
+    ("sync", 6),  # input, start, write_scenario, e_step, m_step, e_step: every step
+])
+def test_checkpoints_written_per_principle(tmp_path, durability, per_principle):
+    import sqlite3
+
+    script_models()
+    params = {"durability": durability} if durability else {}
+    run_dir = RunDir.create(config(tmp_path, **params))
+    summary, _ = execute(run_dir.config(), run_dir)
+    assert summary["ok"] == 3
+    with sqlite3.connect(run_dir.root / "checkpoints.sqlite") as db:
+        rows = db.execute("SELECT thread_id, COUNT(*) FROM checkpoints GROUP BY thread_id")
+        counts = dict(rows.fetchall())
+    assert counts == {f"denevil:{p}": per_principle for p in "abc"}
+
+
 def test_near_duplicate_prompts_are_recorded_but_not_exported(tmp_path):
     script_models(scenario=lambda principle: "Sam finds a wallet full of cash on the bus.")
     cfg = config(tmp_path, rounds=0, dedup_threshold=0.95, formats=["jsonl"])
@@ -121,7 +139,7 @@ def test_a_failing_principle_is_recorded_and_the_others_finish(tmp_path):
     ({"limit": 0}, "limit must be"),
     ({"target": "mock/x"}, "set from the run config"),
     ({"foundations": ["purity?"]}, "unknown foundation"),
-    ({"durability": "never"}, "durability must be one of sync, async, exit"),
+    ({"durability": "never"}, "durability must be one of exit, sync, async"),
 ])
 def test_validate_rejects_bad_settings(tmp_path, params, message):
     with pytest.raises(ConfigError, match=message):

@@ -15,7 +15,8 @@ threshold, ...) plus
     foundations       use only these foundations (list of codes)
     dedup_threshold   cosine similarity at which a prompt is a near-duplicate (0.9); null: off
     formats           export formats (jsonl, parquet, hf)
-    durability        checkpoint writes: sync (every step, default), async, exit (per principle)
+    durability        checkpoint writes: exit (one per principle, default), sync (every step
+                      before the next), async (every step, in the background)
     demo              true: a quick run (5 principles, T=2, K=3) for the embedded model
 """
 
@@ -42,7 +43,8 @@ DESCRIPTION = ("DeNEVIL: write scenario prompts that elicit violations of moral 
                "build a MoralPrompt-style dataset")
 DATASET_STEM = "moralprompt"
 DONE = ("ok", "duplicate")
-DURABILITIES = ("sync", "async", "exit")
+DURABILITIES = ("exit", "sync", "async")
+DEFAULT_DURABILITY = "exit"
 DEMO_PARAMS: dict[str, Any] = {
     "limit": 5, "rounds": 2, "samples": 3, "keep": 2, "rewrites": 2,
     "target_max_tokens": 40, "attacker_max_tokens": 96,
@@ -59,11 +61,15 @@ class BuildSettings:
     foundations: tuple[str, ...] = ()
     dedup_threshold: float | None = 0.9
     formats: tuple[str, ...] = FORMATS
-    durability: str = "sync"
-    """LangGraph durability of each graph. "sync" writes every step's checkpoint before the next
-    step (with 16 graphs in flight it was also about 20% faster than "async", whose background
-    writes contend for the one SQLite connection); "exit" writes once per principle (fastest; a
-    killed principle restarts and the completion cache answers its completed calls)."""
+    durability: str = DEFAULT_DURABILITY
+    """LangGraph durability of each graph. "exit" (the default) writes one checkpoint when the
+    principle's graph ends. The builder resumes by principle (``results.jsonl``) and the
+    completion cache answers every call a killed principle had completed, so per-step
+    checkpoints would buy a resumed run only the CPU of replaying a few steps from the cache;
+    they cost about 0.6 ms of CPU per step, which against a fast server is 15 to 25% of the
+    throughput (bench/denevil_throughput.py). "sync" writes every step's checkpoint before the
+    next step, to inspect or fork a principle's intermediate steps (``aget_state_history``);
+    "async" writes them in the background."""
 
 
 def settings(cfg: RunConfig) -> tuple[BuildSettings, Context]:
@@ -84,7 +90,7 @@ def settings(cfg: RunConfig) -> tuple[BuildSettings, Context]:
         threshold = own.get("dedup_threshold", 0.9)
         if threshold is not None and not 0 < float(threshold) <= 1:
             raise ValueError(f"dedup_threshold must be in (0, 1] or null, got {threshold}")
-        durability = own.get("durability", "sync")
+        durability = own.get("durability", DEFAULT_DURABILITY)
         if durability not in DURABILITIES:
             raise ValueError(f"durability must be one of {', '.join(DURABILITIES)}, "
                              f"got {durability!r}")
@@ -137,7 +143,7 @@ def thread_id(principle_id: str) -> str:
 
 
 async def run_principle(compiled: Any, principle: Principle, context: Context, *,
-                        durability: str = "sync") -> dict[str, Any]:
+                        durability: str = DEFAULT_DURABILITY) -> dict[str, Any]:
     """Run (or continue, or read back) one principle's graph; returns its ``result``."""
     config = {"configurable": {"thread_id": thread_id(principle.id)},
               "recursion_limit": recursion_limit(context)}
