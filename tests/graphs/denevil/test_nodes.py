@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from valuegraph.graphs.denevil import graph as g
 from valuegraph.graphs.denevil.state import State
@@ -17,6 +16,8 @@ from .conftest import PRINCIPLE, STATE_FIELDS, continuation_of, make_context
 async def run_node(node, state: State, ctx) -> dict:
     """Run one node and check that every key it returns is a state field."""
     update = await node(state, Runtime(context=ctx))
+    if isinstance(update, Command):  # the E-step routes as it updates
+        update = update.update
     assert set(update) <= STATE_FIELDS, f"{node.__name__} returned {set(update) - STATE_FIELDS}"
     return update
 
@@ -111,10 +112,10 @@ async def test_exit_router_on_each_condition(scripted, setup, reason):
                        patience=setup.get("patience"))
     state = State(**PRINCIPLE, scenario="x1", round=setup["round"], calls=setup.get("calls", 5),
                   history=[record(0, [0.9, 0.9], 0.9, [0], [1.0])] * setup["round"])
-    update = await run_node(g.e_step, state, ctx)
-    assert update["exit_reason"] == reason
-    routed = dataclasses.replace(state, exit_reason=update["exit_reason"])
-    assert g.route_after_round(routed) == ("__end__" if reason else "m_step")
+    command = await g.e_step(state, Runtime(context=ctx))
+    update = command.update
+    assert set(update) <= STATE_FIELDS and update["exit_reason"] == reason
+    assert command.goto == g.route_after_round(reason) == ("__end__" if reason else "m_step")
     # the E-step that stops the loop writes the result; one that goes on does not
     assert ("result" in update) is (reason is not None)
     if reason:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from valuegraph.agents import Attacker, Target, Verdict
 from valuegraph.agents.classifier_judge import CLASSIFIER_PREFIX
@@ -176,7 +177,8 @@ async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[
     return texts, verdicts, ctx.samples + sum(judge.samples_per_verdict(v) for v in verdicts)
 
 
-async def e_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+async def e_step(state: State,
+                 runtime: Runtime[Context]) -> Command[Literal["m_step", "__end__"]]:
     """E-step on x^t: K fresh continuations from the target, p(violation) of each from the
     judge (concurrently), the kept set and its weights; records round t and decides the exit.
 
@@ -213,7 +215,7 @@ async def e_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update["result"] = final_result(ctx, dataclasses.replace(
             state, history=[*state.history, record], exit_reason=reason,
             calls=state.calls + calls, accepted_round=update["accepted_round"]))
-    return update
+    return Command(update=update, goto=route_after_round(reason))
 
 
 async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -294,9 +296,11 @@ def route_start(state: State) -> Literal["write_scenario", "e_step"]:
     return "e_step" if state.scenario.strip() else "write_scenario"
 
 
-def route_after_round(state: State) -> Literal["m_step", "__end__"]:
-    """The exit router: ``e_step`` decided (rounds, budget or no improvement)."""
-    return END if state.exit_reason else "m_step"
+def route_after_round(exit_reason: str | None) -> Literal["m_step", "__end__"]:
+    """The exit router: on to the M-step, or the end when ``exit_reason`` (rounds, budget or no
+    improvement, decided in ``e_step``) is set. ``e_step`` routes with it in its ``Command``,
+    which saves LangGraph a branch evaluation per round."""
+    return END if exit_reason else "m_step"
 
 
 def build_graph() -> StateGraph:
@@ -307,7 +311,6 @@ def build_graph() -> StateGraph:
     builder.add_node(m_step)
     builder.add_conditional_edges(START, on_loop(route_start))
     builder.add_edge("write_scenario", "e_step")
-    builder.add_conditional_edges("e_step", on_loop(route_after_round))
     builder.add_edge("m_step", "e_step")
     return builder
 
