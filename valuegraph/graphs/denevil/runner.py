@@ -147,12 +147,15 @@ async def run_principle(compiled: Any, principle: Principle, context: Context, *
     """Run (or continue, or read back) one principle's graph; returns its ``result``."""
     config = {"configurable": {"thread_id": thread_id(principle.id)},
               "recursion_limit": recursion_limit(context)}
-    snapshot = await compiled.aget_state(config)
-    if snapshot.values and not snapshot.next and snapshot.values.get("result"):
-        return snapshot.values["result"]
-    start = None if snapshot.next else {"principle_id": principle.id,
-                                         "principle": principle.text,
-                                         "foundation": principle.foundation}
+    start: dict[str, Any] | None = {"principle_id": principle.id, "principle": principle.text,
+                                    "foundation": principle.foundation}
+    # Most threads are new: one checkpoint lookup tells, without building a state snapshot.
+    if await compiled.checkpointer.aget_tuple(config) is not None:
+        snapshot = await compiled.aget_state(config)
+        if snapshot.values and not snapshot.next and snapshot.values.get("result"):
+            return snapshot.values["result"]
+        if snapshot.next:
+            start = None  # continue the unfinished graph from its checkpoint
     final = await compiled.ainvoke(start, config, context=context, durability=durability)
     return final["result"]
 
