@@ -98,3 +98,32 @@ def test_models_checks_the_embedded_default(tmp_path):
     paris = float(lines[2].split("Paris=")[1].split()[0])
     berlin = float(lines[2].split("Berlin=")[1].split()[0])
     assert paris > berlin
+
+
+def test_execute_freezes_startup_objects_for_the_run_and_closes_the_pool_on_its_loop(tmp_path):
+    import asyncio
+    import gc
+
+    from valuegraph.cli import _execute
+    from valuegraph.config import resolve_config
+    from valuegraph.tools.rundir import RunDir
+
+    seen = {}
+
+    class Runner:
+        async def run(self, cfg, run_dir, pool, progress):
+            seen["frozen"] = gc.get_freeze_count()
+            seen["loop"] = asyncio.get_running_loop()
+
+            async def aclose():  # what closing() awaits, on the run's own loop
+                seen["closed_on"] = asyncio.get_running_loop()
+
+            pool.aclose = aclose
+            return {"ok": 1}
+
+    run = RunDir.create(resolve_config({"graph": "denevil", "runs_dir": tmp_path,
+                                        "run_id": "r"}, None, {}))
+    assert _execute(Runner(), run.config(), run) == 0
+    assert seen["frozen"] > 1000  # the imported packages, out of the collector's sight
+    assert seen["closed_on"] is seen["loop"]
+    assert gc.get_freeze_count() == 0  # thawed for an in-process caller

@@ -161,6 +161,7 @@ def _execute(runner: Any, cfg: RunConfig, run_dir: Any) -> int:
         console.print(f"resume with: valuegraph resume {run_dir.run_id}")
         return 1
     finally:
+        gc.unfreeze()  # an in-process caller (tests, notebooks) collects them again
         pool.close()
         logging.getLogger("valuegraph").removeHandler(handler)
     elapsed = time.monotonic() - started
