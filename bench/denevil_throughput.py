@@ -10,7 +10,7 @@ The ratio is taken against the fastest bare client. Then the graph runs over scr
 models, one principle at a time, to time a step without HTTP.
 
     python bench/denevil_throughput.py [--principles 50] [--rounds 2] [--samples 8] \
-        [--concurrency 16] [--durability exit] [--repeat 7] [--openai]
+        [--concurrency 16] [--durability exit] [--repeat 11] [--openai]
 """
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--openai", action="store_true",
                         help="also time a bare script on the openai SDK (slow; not the baseline"
                              " unless faster)")
-    parser.add_argument("--repeat", type=int, default=7,
+    parser.add_argument("--repeat", type=int, default=11,
                         help="passes per path, interleaved; the median counts (shared machines)")
     args = parser.parse_args()
     principles = select_principles(load_principles(), limit=args.principles)
