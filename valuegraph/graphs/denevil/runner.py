@@ -66,8 +66,8 @@ class BuildSettings:
     principle's graph ends. The builder resumes by principle (``results.jsonl``) and the
     completion cache answers every call a killed principle had completed, so per-step
     checkpoints would buy a resumed run only the CPU of replaying a few steps from the cache;
-    they cost about 0.6 ms of CPU per step, which against a fast server is 15 to 25% of the
-    throughput (bench/denevil_throughput.py). "sync" writes every step's checkpoint before the
+    they cost about 0.8 ms of CPU per step, which against a fast server is about a quarter of
+    the throughput (bench/denevil_throughput.py). "sync" writes every step's checkpoint before the
     next step, to inspect or fork a principle's intermediate steps (``aget_state_history``);
     "async" writes them in the background."""
 
