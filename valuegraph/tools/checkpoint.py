@@ -4,8 +4,10 @@ SQLite checkpoints are written by :class:`LoopSqliteSaver`: LangGraph's own ``Sq
 (same schema, same serializer, the same file ``AsyncSqliteSaver`` would write) with its async
 methods run inline on the event loop and group commit. ``AsyncSqliteSaver`` hands every
 statement and every commit to aiosqlite's thread and back, four to six thread hops per graph
-step; with 16 graphs in flight that cost 2.8 ms of CPU per step, against about 0.3 ms inline
-(``bench/denevil_throughput.py``). In WAL mode with ``synchronous=NORMAL`` a commit does not
+step; with 16 graphs in flight that cost 2.8 ms of CPU per step over running without a
+checkpointer (the DeNEVIL graph over scripted models). Inline, a per-step checkpoint costs
+about 0.8 ms, LangGraph's bookkeeping included (``bench/denevil_throughput.py``:
+ms_per_step_sync - ms_per_step). In WAL mode with ``synchronous=NORMAL`` a commit does not
 wait for the disk, so the loop is held for tens of microseconds per write.
 """
 
@@ -60,12 +62,14 @@ class LoopSqliteSaver(SqliteSaver):
         loop = asyncio.get_running_loop()
         done = loop.create_future()
         if not self._waiters:
-            loop.call_soon(self._commit)
+            loop.call_soon(self.flush)
         self._waiters.append(done)
         await done
         return result
 
-    def _commit(self) -> None:
+    def flush(self) -> None:
+        """Commit the pending writes and wake their writers (run by the loop once per
+        iteration with writes; also on close)."""
         waiters, self._waiters = self._waiters, []
         try:
             with self.lock:
@@ -78,10 +82,6 @@ class LoopSqliteSaver(SqliteSaver):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-    def flush(self) -> None:
-        """Commit what is pending (on close, or when no loop will run the group commit)."""
-        self._commit()
 
     async def aget_tuple(self, config: Any) -> Any:
         return self.get_tuple(config)

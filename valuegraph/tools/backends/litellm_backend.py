@@ -6,6 +6,9 @@ import logging
 import os
 from typing import Any
 
+import orjson
+
+from valuegraph.tools.backends.http1 import Http1Client, HTTPConnectionError
 from valuegraph.tools.limits import AdaptiveLimiter
 from valuegraph.tools.specs import ModelSpec
 from valuegraph.tools.types import (
@@ -163,7 +166,7 @@ class OpenAIServerBackend(LiteLLMBackend):
 
     litellm adds about 5 ms of CPU per call for these providers, the openai client's httpx
     connection pool spends time proportional to its open connections on every request, and
-    aiohttp about 0.35 ms (all measured with ``bench/pool_overhead.py``); against a vLLM server
+    aiohttp about 0.4 ms (all measured with ``bench/pool_overhead.py``); against a vLLM server
     with hundreds of requests in flight that caps throughput. The chat-completions protocol is
     small, so this backend posts the same request body with
     :class:`~valuegraph.tools.backends.http1.Http1Client` and parses the reply with the same
@@ -173,8 +176,6 @@ class OpenAIServerBackend(LiteLLMBackend):
 
     def __init__(self, spec: ModelSpec, *, max_concurrency: int | None = None,
                  timeout: float = 120.0):
-        from valuegraph.tools.backends.http1 import Http1Client
-
         super().__init__(spec, max_concurrency=max_concurrency, timeout=timeout)
         key = os.environ.get("OPENAI_API_KEY") if spec.provider == "openai" else None
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -187,10 +188,6 @@ class OpenAIServerBackend(LiteLLMBackend):
     async def generate(
         self, messages: list[Message], n: int, params: SamplingParams, first_index: int
     ) -> list[Completion]:
-        import orjson
-
-        from valuegraph.tools.backends.http1 import HTTPConnectionError
-
         body = {"model": self.spec.model, **self._body(messages, n, params)}
         try:
             status, raw = await self._client.post(orjson.dumps(body))
