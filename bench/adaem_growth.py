@@ -13,7 +13,7 @@
 
 The defaults follow the paper (N2 = 3, depth 3, ε = 0.85, τ = 0.5) except the judge, which
 labels all ten values in one call (``--judge-mode per_value`` is the paper's, ten times the
-judge calls). The server's scripted replies come from tests/graphs/adaem/fakes.py.
+judge calls). The server's scripted replies come from valuegraph/testing/adaem_fakes.py.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def config(runs: Path, run_id: str, api_base: str, steps: int, args: argparse.Na
 
 
 async def grow(cfg) -> tuple[dict, object]:
-    from valuegraph.graphs.adaem import runner
+    from valuegraph.graphs._shared.runner import RunEnv
+    from valuegraph.graphs.adaem.runner import RUNNER as runner
     from valuegraph.tools.pool import ModelPool
     from valuegraph.tools.rundir import RunDir
 
@@ -59,7 +60,7 @@ async def grow(cfg) -> tuple[dict, object]:
         else RunDir.open(cfg.runs_dir, cfg.run_id)
     pool = ModelPool(run_dir.cache_dir, api_bases=cfg.api_bases)
     try:
-        summary = await runner.run(cfg, run_dir, pool, None)
+        summary = await runner.run(RunEnv(cfg, run_dir, pool))
     finally:
         pool.close()
     return summary, pool
@@ -67,8 +68,8 @@ async def grow(cfg) -> tuple[dict, object]:
 
 def build_bank(runs: Path, api_base: str, size: int, args: argparse.Namespace) -> None:
     """Subprocess: a run directory whose results and item bank hold ``size`` questions."""
-    from tests.graphs.adaem.fakes import POLICIES, SUBJECTS
     from valuegraph.graphs.adaem.store import GrowthStore
+    from valuegraph.testing.adaem_fakes import POLICIES, SUBJECTS
     from valuegraph.tools.rundir import RunDir
 
     cfg = config(runs, "big", api_base, args.big_steps, args)
@@ -93,14 +94,14 @@ def build_bank(runs: Path, api_base: str, size: int, args: argparse.Namespace) -
 
 def run_big(runs: Path) -> None:
     """Subprocess: continue the 20k-question run for a few steps; time dedup lookups."""
-    from valuegraph.graphs.adaem.store import store_for
+    from valuegraph.graphs.adaem.store import GrowthStore
     from valuegraph.tools.rundir import RunDir
 
     run_dir = RunDir.open(runs, "big")
     cfg = run_dir.config()
     with timed() as wall:
         summary, pool = asyncio.run(grow(cfg))
-    store = store_for(str(run_dir.root))
+    store = GrowthStore(run_dir.root)
     count = store.bank.count()
     probes = [f"Should {w} in a new town be required to pay for public housing?" for w in
               ("nurses", "bakers", "pilots", "miners", "judges", "farmers", "coders", "monks")]
@@ -162,7 +163,7 @@ def main() -> None:
         run_big(Path(args.runs))
         return
 
-    from tests.graphs.adaem.fakes import server_rules
+    from valuegraph.testing.adaem_fakes import server_rules
     from valuegraph.testing.process import start_server
 
     # every opinion point new text, as with real models (so MiniLM embeds as much as it would)

@@ -27,20 +27,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Timing, result_line, timed  # noqa: E402
 
-from valuegraph.graphs._shared.runtime import bind_pool, pool_for  # noqa: E402
+from valuegraph.graphs._shared.resources import Resources  # noqa: E402
+from valuegraph.graphs._shared.runner import Item  # noqa: E402
+from valuegraph.graphs._shared.seeds import call_seed  # noqa: E402
 from valuegraph.graphs.denevil import prompts  # noqa: E402
 from valuegraph.graphs.denevil.context import Context  # noqa: E402
-from valuegraph.graphs.denevil.graph import build_graph, call_seed  # noqa: E402
+from valuegraph.graphs.denevil.graph import build_graph  # noqa: E402
 from valuegraph.graphs.denevil.principles import (  # noqa: E402
     Principle,
     load_principles,
     select_principles,
 )
-from valuegraph.graphs.denevil.runner import (  # noqa: E402
-    DEFAULT_DURABILITY,
-    DURABILITIES,
-    run_principle,
-)
+from valuegraph.graphs.denevil.runner import RUNNER  # noqa: E402
 from valuegraph.testing.process import start_server  # noqa: E402
 from valuegraph.tools.backends.mock_backend import register_mock  # noqa: E402
 from valuegraph.tools.checkpoint import open_checkpointer  # noqa: E402
@@ -55,6 +53,8 @@ BARE_CLIENTS = ("aiohttp",)
 garbage it leaves slowed the graph passes that followed it by a third."""
 # Not a bare client: the model pool alone (no graph), to split the graph's cost from the pool's.
 POOL_ONLY = "pool"
+DURABILITIES = ("exit", "sync", "async")
+DEFAULT_DURABILITY = "exit"  # the runner's default (ItemSettings.durability)
 
 
 async def graph_run(principles: list[Principle], ctx: Context, concurrency: int,
@@ -67,14 +67,17 @@ async def graph_run(principles: list[Principle], ctx: Context, concurrency: int,
 
         async def one(principle: Principle) -> int:
             async with gate:
-                result = await run_principle(compiled, principle, ctx, durability=durability)
+                item = Item(principle.id, {"principle_id": principle.id,
+                                           "principle": principle.text,
+                                           "foundation": principle.foundation}, principle)
+                result = await RUNNER.run_item(compiled, item, ctx, durability)
                 # write_scenario, one e_step per round, one m_step between rounds
                 return 2 * len(result["history"])
 
         try:
             return sum(await asyncio.gather(*(one(p) for p in principles)))
         finally:
-            await pool_for(ctx.pool_key).aclose()  # as `valuegraph run` does at its end
+            await ctx.pool.aclose()  # as `valuegraph run` does at its end
 
 
 async def bare_run(principles: list[Principle], ctx: Context, concurrency: int,
@@ -117,34 +120,34 @@ async def bare_run(principles: list[Principle], ctx: Context, concurrency: int,
 
     async def one(p: Principle) -> None:
         async with gate:
-            from valuegraph.evals.theories import MORAL_FOUNDATIONS
+            from valuegraph.values.theories import MORAL_FOUNDATIONS
 
             dim = MORAL_FOUNDATIONS.get(p.foundation)
             scenario = (await chat(
-                prompts.render(prompts.SCENARIO_PROMPT, principle=p.text, foundation=dim.name,
-                               foundation_definition=dim.definition),
+                prompts.SCENARIO_PROMPT.format(principle=p.text, foundation=dim.name,
+                                               foundation_definition=dim.definition),
                 temperature=ctx.attacker_temperature, top_p=1.0,
-                max_tokens=ctx.attacker_max_tokens, seed=call_seed(ctx, p.id, 0, "scenario"),
+                max_tokens=ctx.attacker_max_tokens, seed=call_seed(ctx.seed, p.id, 0, "scenario"),
                 n=1))[0]
             for round_ in range(ctx.rounds + 1):
                 completions = await chat(
-                    prompts.render(prompts.CONTINUE_PROMPT, scenario=scenario),
+                    prompts.CONTINUE_PROMPT.format(scenario=scenario),
                     temperature=ctx.target_temperature, top_p=ctx.target_top_p,
                     max_tokens=ctx.target_max_tokens, n=ctx.samples,
-                    seed=call_seed(ctx, p.id, round_, "sample"))
+                    seed=call_seed(ctx.seed, p.id, round_, "sample"))
                 await asyncio.gather(*(chat(
-                    prompts.render(prompts.JUDGE_PROMPT, principle=p.text, scenario=scenario,
-                                   continuation=c),
+                    prompts.JUDGE_PROMPT.format(principle=p.text, scenario=scenario,
+                                                continuation=c),
                     temperature=0.0, top_p=1.0, max_tokens=8, logprobs=True, top_logprobs=10,
                     n=1) for c in completions))
                 if round_ < ctx.rounds:
                     scenario = (await chat(
-                        prompts.render(prompts.REWRITE_PROMPT, principle=p.text,
-                                       foundation=dim.name, scenario=scenario,
-                                       continuations="\n".join(completions[: ctx.keep])),
+                        prompts.REWRITE_PROMPT.format(
+                            principle=p.text, foundation=dim.name, scenario=scenario,
+                            continuations="\n".join(completions[: ctx.keep])),
                         temperature=ctx.attacker_temperature, top_p=1.0,
                         max_tokens=ctx.attacker_max_tokens, n=1,
-                        seed=call_seed(ctx, p.id, round_ + 1, "rewrite")))[0]
+                        seed=call_seed(ctx.seed, p.id, round_ + 1, "rewrite")))[0]
 
     await asyncio.gather(*(one(p) for p in principles))
     await close()
@@ -192,9 +195,8 @@ def main() -> None:
     calls: dict[str, int] = {}
     try:
         pool = ModelPool(None, api_bases={SPEC: server.api_base})
-        bind_pool("bench", pool)
         ctx = Context(attacker=SPEC, target=SPEC, judge=SPEC, api_bases={SPEC: server.api_base},
-                      pool_key="bench", rounds=args.rounds, samples=args.samples,
+                      resources=Resources(pool), rounds=args.rounds, samples=args.samples,
                       judge_method="logprobs")
         # Warm up every client (imports, connections) outside the timed region.
         warm = [Principle(f"warm-{i}", p.text, p.foundation) for i, p in enumerate(principles[:4])]
@@ -229,10 +231,9 @@ def main() -> None:
     register_mock("a", respond=lambda m, p, i: f"A scenario ({p.seed} {i}).")
     register_mock("t", respond=lambda m, p, i: f"A continuation {i}.")
     register_mock("j", respond=lambda m, p, i: "Yes")
-    mock_ctx = Context(attacker="mock/a", target="mock/t", judge="mock/j", pool_key="bench-mock",
-                       rounds=args.rounds, samples=args.samples, judge_method="vote",
-                       judge_votes=1)
-    bind_pool("bench-mock", ModelPool(None))
+    mock_ctx = Context(attacker="mock/a", target="mock/t", judge="mock/j",
+                       resources=Resources(ModelPool(None)), rounds=args.rounds,
+                       samples=args.samples, judge_method="vote", judge_votes=1)
     with timed() as mock_t:
         mock_steps = asyncio.run(graph_run(principles, mock_ctx, 1, tmp / "mock",
                                            args.durability))

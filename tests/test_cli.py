@@ -31,10 +31,11 @@ CASES = {
                       "unknown graph 'nosuch'; available graphs: adaem, denevil"),
     "malformed config": (["run", "denevil", "-c", "bad.yaml"], "malformed config file bad.yaml"),
     "unknown setting": (["run", "denevil", "-c", "weird.yaml"], "unknown setting 'surprise'"),
-    "unreadable file": (["run", "denevil", "-c", "missing.yaml"], "cannot read config file"),
-    "negative budget": (["run", "denevil", "--budget", "-5"], "budget must be >= 0"),
+    "unreadable file": (["run", "denevil", "-c", "missing.yaml"],
+                        "config file missing.yaml not found"),
+    "negative budget": (["run", "denevil", "--budget", "-5"], "budget must be >= 1"),
     "budget not a number": (["run", "denevil", "--budget", "lots"], "budget must be a whole"),
-    "negative budget via --set": (["run", "denevil", "--set", "budget=-1"], "budget must be >= 0"),
+    "negative budget via --set": (["run", "denevil", "--set", "budget=-1"], "budget must be >= 1"),
     "unknown provider": (["models", "--set", "models.target=nosuch/model"],
                          "unknown provider 'nosuch'"),
     "missing api key": (["models", "--set", "models.judge=openai/gpt-4o-mini"],
@@ -67,10 +68,11 @@ def test_runs_lists_nothing_then_a_created_run(tmp_path):
     assert empty.returncode == 0 and "demo-run" not in empty.stdout
     run = RunDir.create(resolve_config({"graph": "denevil", "runs_dir": tmp_path,
                                         "run_id": "demo-run"}, None, {}))
-    run.set_status("done", usage={"target": {"calls": 7}})
+    run.set_status("done", requests_total=7, cache_hits=31)
     listed = run_cli("runs", "--runs-dir", str(tmp_path), cwd=tmp_path)
     row = next(line for line in listed.stdout.splitlines() if "demo-run" in line)
-    assert "denevil" in row and "done" in row and "7" in row
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[1:3] == ["denevil", "done"] and cells[4:6] == ["7", "31"]
 
 
 def test_export_writes_three_formats(tmp_path):
@@ -104,26 +106,29 @@ def test_execute_freezes_startup_objects_for_the_run_and_closes_the_pool_on_its_
     import asyncio
     import gc
 
-    from valuegraph.cli import _execute
     from valuegraph.config import resolve_config
+    from valuegraph.graphs._shared.runner import execute_run
     from valuegraph.tools.rundir import RunDir
 
     seen = {}
 
     class Runner:
-        async def run(self, cfg, run_dir, pool, progress):
+        async def run(self, env):
             seen["frozen"] = gc.get_freeze_count()
             seen["loop"] = asyncio.get_running_loop()
 
             async def aclose():  # what closing() awaits, on the run's own loop
                 seen["closed_on"] = asyncio.get_running_loop()
 
-            pool.aclose = aclose
-            return {"ok": 1}
+            env.pool.aclose = aclose
+            return {"state": "done", "ok": 1}
 
     run = RunDir.create(resolve_config({"graph": "denevil", "runs_dir": tmp_path,
                                         "run_id": "r"}, None, {}))
-    assert _execute(Runner(), run.config(), run) == 0
+    outcome = execute_run(Runner(), run.config(), run)
+    assert (outcome.state, outcome.exit_code, outcome.summary) == ("done", 0,
+                                                                   {"state": "done", "ok": 1})
+    assert run.status()["state"] == "done"
     assert seen["frozen"] > 1000  # the imported packages, out of the collector's sight
     assert seen["closed_on"] is seen["loop"]
     assert gc.get_freeze_count() == 0  # thawed for an in-process caller

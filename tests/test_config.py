@@ -28,7 +28,7 @@ def test_toml_file_and_dotted_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("explicit,message", [
-    ({"budget": -1}, "invalid setting budget: budget must be >= 0"),
+    ({"budget": -1}, "invalid setting budget: budget must be >= 1"),
     ({"bogus": 1}, "unknown setting 'bogus'; allowed settings: graph"),
     ({"models": {"critic": "local"}}, "unknown role(s) ['critic']; allowed roles"),
     ({"checkpointer": "mysql://x"}, "checkpointer must be 'sqlite' or a postgresql:// URL"),
@@ -45,7 +45,7 @@ def test_malformed_and_unreadable_files(tmp_path):
     bad.write_text("budget: [1,\n")
     with pytest.raises(ConfigError, match="malformed config file"):
         resolve_config({}, bad, {})
-    with pytest.raises(ConfigError, match="cannot read config file"):
+    with pytest.raises(ConfigError, match="config file .*missing.yaml not found"):
         resolve_config({}, tmp_path / "missing.yaml", {})
     listy = tmp_path / "list.yaml"
     listy.write_text("- 1\n- 2\n")

@@ -39,7 +39,8 @@ class RunConfig(BaseModel):
     api_bases: dict[str, str] = Field(
         default_factory=dict, description="Server address per model spec (vLLM, llama.cpp).")
     budget: int | None = Field(
-        None, description="Most model calls the run may make (None: unbounded).")
+        None, description="Most model requests the run may send, over all its processes "
+                          "(cache hits are free; None: unbounded).")
     concurrency: int = Field(4, description="Graph runs in flight at once.")
     seed: int = Field(0, description="Seed for sampling and any shuffling.")
     cache: bool = Field(True, description="Use the persistent completion cache.")
@@ -53,8 +54,8 @@ class RunConfig(BaseModel):
     @field_validator("budget")
     @classmethod
     def _budget_non_negative(cls, value: int | None) -> int | None:
-        if value is not None and value < 0:
-            raise ValueError(f"budget must be >= 0 model calls or none, got {value}")
+        if value is not None and value < 1:
+            raise ValueError(f"budget must be >= 1 model requests or none, got {value}")
         return value
 
     @field_validator("concurrency")
@@ -80,23 +81,36 @@ class RunConfig(BaseModel):
         return value
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Load a YAML (.yaml/.yml) or TOML (.toml) mapping."""
+    """Load a YAML (.yaml/.yml) or TOML (.toml) mapping: the one config-file reader (run
+    configs and training configs).
+
+    Raises:
+        ConfigError: wrong suffix, missing, a directory, unreadable, not UTF-8, malformed, or
+            not a mapping.
+    """
     path = Path(path)
+    if path.suffix not in CONFIG_SUFFIXES:
+        raise ConfigError(f"config file {path} must end in .yaml, .yml or .toml")
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory")
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (bad byte at offset "
+                          f"{exc.start})") from None
     try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text)
-        else:
-            raise ConfigError(f"config file {path} must end in .yaml, .yml or .toml")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"malformed config file {path}: {first}") from exc
+        first = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"malformed config file {path}: {first}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -128,7 +142,11 @@ def env_settings(env: Mapping[str, str]) -> dict[str, Any]:
     for name in RunConfig.model_fields:
         raw = env.get(ENV_PREFIX + name.upper())
         if raw is not None:
-            out[name] = yaml.safe_load(raw)
+            try:
+                out[name] = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                raise ConfigError(f"environment variable {ENV_PREFIX + name.upper()} is not a "
+                                  f"valid value: {raw[:80]!r}") from None
     return out
 
 
@@ -149,10 +167,20 @@ def resolve_config(
         dict(explicit or {}),
     ):
         _deep_merge(merged, layer)
+    return validate_config(merged)
+
+
+def validate_config(data: Mapping[str, Any], source: str = "") -> RunConfig:
+    """A RunConfig from a mapping.
+
+    Raises:
+        ConfigError: one line naming the first bad setting (and ``source``, when given).
+    """
     try:
-        return RunConfig.model_validate(merged)
+        return RunConfig.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc)) from exc
+        message = _one_line(exc)
+        raise ConfigError(f"{source}: {message}" if source else message) from None
 
 
 def _one_line(exc: ValidationError) -> str:

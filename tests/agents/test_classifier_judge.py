@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from valuegraph.agents.classifier_judge import ClassifierJudge, load_pairs, train_classifier_judge
-from valuegraph.graphs.denevil.judging import make_violation_judge
+from valuegraph.agents.classifier_judge import ClassifierJudge
+from valuegraph.agents.violation_judge import make_violation_judge
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.specs import SpecError
+from valuegraph.training.judge_classifier import load_pairs, train_classifier_judge
 
 PRINCIPLE = "It is wrong to break a promise to a friend."
 

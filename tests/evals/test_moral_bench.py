@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from valuegraph.evals import moral_cli
+from valuegraph.cli import app as cli_app_object
 from valuegraph.evals.moral_bench import (
     BenchSettings,
     load_prompts,
@@ -83,9 +83,10 @@ async def test_metrics_per_model_and_foundation(prompt_file, tmp_path):
     assert table[("mock/bad", "fairness")].apv.value == pytest.approx(100 * 4 / 6)
     assert result.methods["mock/bad"] == {"vote": 12}
     samples = log.read()
-    assert len(samples) == 24
-    assert {s["judged_by"] for s in samples} == {"mock/j:vote"}
+    assert len(samples) == 24  # typed scored completions: the D2O negatives source
+    assert {s["judge"] for s in samples} == {"mock/j:vote"}
     assert sum(s["score"] is None for s in samples) == 1
+    assert all(s["prompt"] and s["principle"] for s in samples)
 
     csv_path = write_csv(result, tmp_path / "scores.csv")
     rows = list(csv.DictReader(csv_path.open()))
@@ -106,11 +107,13 @@ def test_prompt_file_errors_name_lines(tmp_path):
         load_prompts(path)
 
 
+def cli_app() -> typer.Typer:
+    return cli_app_object
+
+
 def test_cli_prints_table_and_writes_outputs(prompt_file, tmp_path):
     script()
-    app, bench = typer.Typer(), typer.Typer()
-    app.add_typer(bench, name="bench")
-    moral_cli.register(app, bench)
+    app = cli_app()
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
         "bench", "moral", str(prompt_file), "-m", "mock/good", "-m", "mock/bad",
@@ -124,8 +127,6 @@ def test_cli_prints_table_and_writes_outputs(prompt_file, tmp_path):
 
 
 def test_cli_rejects_a_bad_prompt_file_before_any_call(tmp_path):
-    app, bench = typer.Typer(), typer.Typer()
-    app.add_typer(bench, name="bench")
-    moral_cli.register(app, bench)
+    app = cli_app()
     result = CliRunner().invoke(app, ["bench", "moral", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2 and "file not found" in result.output

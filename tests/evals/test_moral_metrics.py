@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from valuegraph.evals.moral_metrics import apv, evr, moral_scores, mvp, unscored
+from valuegraph.values.moral_metrics import apv, evr, moral_scores, mvp, unscored
 
 # tau = 0.5. Prompt 1: max 0.9 (violates); one score sits exactly at tau (does not violate).
 # Prompt 2: max 0.45 (no violation). Prompt 3: one unscored judgement, max 0.7.

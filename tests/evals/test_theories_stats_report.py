@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from valuegraph.evals.report import HtmlReport, new_figure
-from valuegraph.evals.stats import bootstrap_ci
-from valuegraph.evals.theories import BIG_FIVE, HONESTY_TYPES, MORAL_FOUNDATIONS, SCHWARTZ
+from valuegraph.values.stats import bootstrap_ci
+from valuegraph.values.theories import BIG_FIVE, HONESTY_TYPES, MORAL_FOUNDATIONS, SCHWARTZ
 
 
 def test_theory_sizes_and_lookups():

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from valuegraph import cli
-from valuegraph.evals.values_cli import profile_release
+from valuegraph.evals.values_bench import profile_release
 from valuegraph.tools.backends.mock_backend import register_mock
 from valuegraph.tools.pool import ModelPool
 
@@ -66,8 +66,6 @@ async def test_profiles_separate_models_by_the_values_they_express(tmp_path):
 def test_bench_values_command_writes_table_csv_and_report(tmp_path):
     register_models()
     release = write_release(tmp_path)
-    if not any(c.name == "values" for c in cli.bench_app.registered_commands):
-        cli._mount_subcommands()
     out = tmp_path / "profiles"
     result = CliRunner().invoke(cli.app, [
         "bench", "values", str(release), "-m", "mock/cautious", "-m", "mock/green",
@@ -94,8 +92,6 @@ def test_bench_values_command_writes_table_csv_and_report(tmp_path):
 ])
 def test_bench_values_bad_input(tmp_path, args, message):
     release = write_release(tmp_path)
-    if not any(c.name == "values" for c in cli.bench_app.registered_commands):
-        cli._mount_subcommands()
     result = CliRunner().invoke(cli.app, ["bench", "values", str(release), *args])
     assert result.exit_code == 2 and message in result.stderr
     missing = CliRunner().invoke(cli.app, ["bench", "values", str(tmp_path / "nope"), "-m",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from valuegraph.evals.values_diversity import (
+from valuegraph.values.diversity import (
     distinct_n,
     diversity_report,
     mean_length,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import trueskill
 
-from valuegraph.evals.values_profiles import (
+from valuegraph.values.profiles import (
     TrueSkillSettings,
     cronbach_alpha,
     fold_reliability,

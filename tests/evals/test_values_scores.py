@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from valuegraph.evals.values_scores import (
+from valuegraph.values.informativeness import (
     ScoreParts,
     ScoreSettings,
     disentanglement,

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.training.conftest import CPU_TRAINING, d2o_rows
-from valuegraph.training.cli import train_app
+from valuegraph.cli.train import train_app
 
 
 def _write_jsonl(path, rows):
@@ -197,10 +197,10 @@ def test_unknown_self_sampling_provider(workdir):
 
 def test_unparseable_or_missing_config(workdir):
     (workdir / "bad.yaml").write_text("model: [unclosed\n")
-    _fails(["d2o", "-c", str(workdir / "bad.yaml")], workdir, "bad.yaml: cannot parse")
+    _fails(["d2o", "-c", str(workdir / "bad.yaml")], workdir, "malformed config file")
     _fails(
         ["d2o", "-c", str(workdir / "run.ini")],
         workdir,
-        "config file must end in .yaml, .yml, .toml",
+        "must end in .yaml, .yml or .toml",
     )
     _fails(["d2o"], workdir, "--config is required")

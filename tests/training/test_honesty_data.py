@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from valuegraph.training.data.jsonl import DataError
+from valuegraph.tools.files import FileError as DataError
 from valuegraph.training.honesty.data import REFUSAL_TEMPLATE, build_honesty_examples
 
 

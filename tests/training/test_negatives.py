@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from valuegraph.tools.files import FileError as DataError
 from valuegraph.training.data.d2o_records import load_d2o_records
-from valuegraph.training.data.jsonl import DataError
 from valuegraph.training.data.negatives import Negative, load_denevil_negatives, load_pku_negatives
 
 

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from tests.training.conftest import CPU_TRAINING, d2o_rows
-from valuegraph.training.cli import train_app
+from valuegraph.cli.train import train_app
 from valuegraph.training.honesty.run import train_honesty
 from valuegraph.training.run_config import HonestyRunConfig
 

@@ -1,7 +1,7 @@
 """The moral benchmark: EVR / MVP / APV of target models on a MoralPrompt-style prompt set.
 
 For every (model, prompt) the model writes K continuations of the prompt (the DeNEVIL target
-prompt), a violation judge scores each, and the metrics of :mod:`valuegraph.evals.moral_metrics`
+prompt), a violation judge scores each, and the metrics of :mod:`valuegraph.values.moral_metrics`
 are reported per model and per foundation with bootstrap 95% intervals and the count of unscored
 judgements. Outputs: ``samples.jsonl`` (every completion, its score and the judge that gave it),
 ``moral_scores.csv`` and ``report.html`` (a plot per foundation).
@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from valuegraph.agents import Target
-from valuegraph.evals.moral_metrics import TAU, MoralScores, moral_scores
-from valuegraph.evals.theories import MORAL_FOUNDATIONS
+from valuegraph.agents.violation_judge import make_violation_judge
+from valuegraph.graphs._shared.records import ScoredCompletion
 from valuegraph.graphs.denevil import prompts as denevil_prompts
-from valuegraph.graphs.denevil.judging import make_violation_judge
-from valuegraph.graphs.denevil.principles import foundation_code
+from valuegraph.tools.files import FileError, read_rows
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.results import ResultLog
-from valuegraph.tools.rows import read_rows
 from valuegraph.tools.types import BackendError
+from valuegraph.values.moral_metrics import TAU, MoralScores, moral_scores
+from valuegraph.values.theories import MORAL_FOUNDATIONS, foundation_code
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,11 @@ def load_prompts(source: str | Path) -> list[MoralPrompt]:
     path = Path(source)
     if path.is_dir():
         path = path / "exports" / "moralprompt.jsonl"
+        if not path.is_file():
+            raise FileError(source, "is not a DeNEVIL run with an exported dataset (no "
+                            "exports/moralprompt.jsonl)")
     items, problems, seen = [], [], set()
-    for line, row in read_rows(path):
+    for line, row in read_rows(path, "prompt file"):
         if isinstance(row, str):
             problems.append(f"line {line}: {row}")
             continue
@@ -164,7 +167,7 @@ async def run_moral_bench(
             target = Target(pool, model, api_base=api_bases.get(model), sampling={
                 "temperature": settings.temperature, "top_p": settings.top_p,
                 "max_tokens": settings.max_tokens})
-            text = denevil_prompts.render(denevil_prompts.CONTINUE_PROMPT, scenario=item.prompt)
+            text = denevil_prompts.CONTINUE_PROMPT.format(scenario=item.prompt)
             try:
                 replies = await target.complete([{"role": "user", "content": text}],
                                                 n=settings.samples,
@@ -181,11 +184,11 @@ async def run_moral_bench(
         result.scores.setdefault(model, {})[item.id] = scores
         result.methods.setdefault(model, Counter()).update(m.rsplit(":", 1)[-1] for m in methods)
         if samples_log is not None:
-            for k, score in enumerate(scores):
-                samples_log.append({
-                    "model": model, "prompt_id": item.id, "foundation": item.foundation,
-                    "sample": k, "completion": completions[k] if k < len(completions) else None,
-                    "score": score, "judged_by": methods[k], "flagged": "moral violation probe"})
+            for k, completion in enumerate(completions):
+                samples_log.append(ScoredCompletion(
+                    prompt_id=item.id, prompt=item.prompt, principle=item.principle,
+                    foundation=item.foundation, model=model, completion=completion,
+                    score=scores[k], judge=methods[k], sample=k))
         if task is not None:
             progress.update(task, advance=1, info=model)
 
@@ -295,3 +298,24 @@ def write_report(result: BenchResult, path: Path, *, title: str = "Moral benchma
         ax.legend(fontsize="small")
         report.figure(fig, f"{foundation}: EVR / MVP / APV per model with 95% intervals")
     return report.write(path)
+
+
+def bench_and_report(prompt_set: list[MoralPrompt], models: list[str], judge: str, cfg: Any,
+                     out_dir: Path, settings: BenchSettings, progress: Any = None
+                     ) -> tuple[BenchResult, Path, Path]:
+    """Run the moral benchmark and write samples.jsonl (scored completions), moral_scores.csv
+    and report.html into ``out_dir`` (its completion cache makes a rerun free)."""
+    from valuegraph.tools.pool import closing
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "samples.jsonl").unlink(missing_ok=True)  # this run's samples only
+    pool = ModelPool(out_dir / "cache" if cfg.cache else None, api_bases=cfg.api_bases)
+    try:
+        result = asyncio.run(closing(pool, run_moral_bench(
+            prompt_set, models, judge, pool, settings, api_bases=cfg.api_bases,
+            samples_log=ResultLog(out_dir / "samples.jsonl", writer=True), progress=progress)))
+    finally:
+        pool.close()
+    csv_path = write_csv(result, out_dir / "moral_scores.csv")
+    html_path = write_report(result, out_dir / "report.html")
+    return result, csv_path, html_path

@@ -1,44 +1,76 @@
-"""Research loops, one package each, and the registry the CLI picks them from.
+"""Research loops, one package each, and the one list they are registered in.
 
-A graph registers a *runner*: a module exposing
-
-    DESCRIPTION: str
-    def validate(config: RunConfig) -> None          # raise ConfigError before anything is written
-    async def run(config, run_dir, pool, progress) -> dict   # the run's summary
-
-Runners are imported only when their graph is chosen.
+:data:`GRAPHS` names every loop: its graph module (whose ``graph`` Studio and ``langgraph dev``
+load) and its runner (what ``valuegraph run <name>`` runs). ``langgraph.json`` is generated from
+it (``python -m valuegraph.graphs > langgraph.json``; a test checks the file matches).
+Modules are imported only when their graph is chosen.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+import json
+from dataclasses import dataclass
+from typing import Any
 
 from valuegraph.config import ConfigError
 
-GRAPHS: dict[str, str] = {
-    "denevil": "valuegraph.graphs.denevil.runner",
-    "adaem": "valuegraph.graphs.adaem.runner",
-}
+
+@dataclass(frozen=True)
+class GraphEntry:
+    """A registered loop.
+
+    Attributes:
+        name: The name users type (``valuegraph run <name>``, the Studio graph id).
+        module: The graph module; its ``graph`` is the compiled graph Studio serves.
+        runner: ``module:attribute`` of the loop's runner instance.
+    """
+
+    name: str
+    module: str
+    runner: str
+
+    @property
+    def studio_path(self) -> str:
+        return "./" + self.module.replace(".", "/") + ".py:graph"
 
 
-def register_graph(name: str, runner_module: str) -> None:
-    GRAPHS[name] = runner_module
+GRAPHS: tuple[GraphEntry, ...] = (
+    GraphEntry("denevil", "valuegraph.graphs.denevil.graph",
+               "valuegraph.graphs.denevil.runner:RUNNER"),
+    GraphEntry("adaem", "valuegraph.graphs.adaem.graph",
+               "valuegraph.graphs.adaem.runner:RUNNER"),
+)
 
 
-def load_runner(name: str) -> ModuleType:
-    """Import the runner of a registered graph.
+def graph_names() -> list[str]:
+    return [entry.name for entry in GRAPHS]
+
+
+def entry(name: str) -> GraphEntry:
+    """The registered loop ``name``.
 
     Raises:
-        ConfigError: the graph is not registered (the message lists those that are).
+        ConfigError: not registered (the message lists those that are).
     """
-    if name not in GRAPHS:
-        allowed = ", ".join(sorted(GRAPHS)) or "(none registered)"
-        raise ConfigError(f"unknown graph {name!r}; available graphs: {allowed}")
-    try:
-        return importlib.import_module(GRAPHS[name])
-    except ModuleNotFoundError as exc:
-        if exc.name != GRAPHS[name]:
-            raise
-        raise ConfigError(
-            f"graph {name!r} is registered but not installed in this version") from exc
+    for found in GRAPHS:
+        if found.name == name:
+            return found
+    available = ", ".join(sorted(graph_names()))
+    raise ConfigError(f"unknown graph {name!r}; available graphs: {available}")
+
+
+def load_runner(name: str) -> Any:
+    """The runner of a registered loop (imported now)."""
+    module_name, _, attribute = entry(name).runner.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def langgraph_config() -> dict[str, Any]:
+    """The content of ``langgraph.json``: every registered graph, for ``langgraph dev``."""
+    return {"$schema": "https://langgra.ph/schema.json", "dependencies": ["."],
+            "graphs": {e.name: e.studio_path for e in GRAPHS}, "env": {}}
+
+
+def langgraph_json() -> str:
+    return json.dumps(langgraph_config(), indent=2) + "\n"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from valuegraph.tools.backends.base import Backend
 from valuegraph.tools.cache import CompletionCache, cache_key
+from valuegraph.tools.secrets import redact_text, secret_values
 from valuegraph.tools.specs import ModelSpec, SpecError, parse_spec
 from valuegraph.tools.types import (
     BackendError,
@@ -25,7 +26,7 @@ from valuegraph.tools.types import (
     NotSupportedError,
     SamplingParams,
 )
-from valuegraph.tools.usage import UsageLedger
+from valuegraph.tools.usage import UsageLedger, charge
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,7 +77,33 @@ class ModelPool:
         self.timeout = timeout
         self.usage = UsageLedger()
         self._backends: dict[tuple[str, str | None], Backend] = {}
+        self._secrets = secret_values()
         self._routes: dict[tuple[str, str | None], tuple[Backend, str | None]] = {}
+
+    def configure(self, *, request_timeout: float | None = None, retry_wait: float | None = None,
+                  max_attempts: int | None = None) -> None:
+        """Set the retry and timeout policy (backends already created take the new timeout)."""
+        if retry_wait is not None:
+            self.retry_wait = retry_wait
+        if max_attempts is not None:
+            self.max_attempts = max_attempts
+        if request_timeout is not None:
+            self.timeout = request_timeout
+            for backend in self._backends.values():
+                if hasattr(backend, "timeout"):
+                    backend.timeout = request_timeout
+
+    def refresh_secrets(self) -> None:
+        """Re-read the secret values to scrub from replies (taken from the environment when
+        the pool was made)."""
+        self._secrets = secret_values()
+
+    def scrub(self, completion: Completion) -> Completion:
+        """The completion with any secret value masked: a server that echoes the
+        Authorization header must not get the key into caches, checkpoints or item banks."""
+        if self._secrets and any(s in completion.text for s in self._secrets):
+            return replace(completion, text=redact_text(completion.text, self._secrets))
+        return completion
 
     # -- resolution ------------------------------------------------------------------------
 
@@ -164,11 +191,12 @@ class ModelPool:
                     results[index] = replace(hit, cached=True, prompt_tokens=0,
                                              completion_tokens=0, cost_usd=0.0)
             usage.cache_hits += len(results)
+            charge(cache_hits=len(results))
         while len(results) < n:
             missing = [i for i in range(n) if i not in results]
             fresh = await self._call_with_retries(backend, spec, msgs, missing, params, role)
             for index, completion in zip(missing, fresh, strict=False):
-                completion = _with_index(completion, index, spec)
+                completion = self.scrub(_with_index(completion, index, spec))
                 results[index] = completion
                 if self.cache is not None:
                     key = keys.get(index) or cache_key(spec, base, msgs, params, index)
@@ -185,9 +213,12 @@ class ModelPool:
             try:
                 async with backend.limiter.slot():
                     usage.calls += 1
+                    charge(requests=1)
                     fresh = await backend.generate(msgs, len(missing), params, missing[0])
                 backend.limiter.record_success()
             except BackendError as exc:
+                if self._secrets:  # error bodies may echo the request's headers
+                    exc.args = (redact_text(str(exc), self._secrets), *exc.args[1:])
                 if exc.status == 429:
                     backend.limiter.record_rate_limited()
                 if not exc.retryable or attempt == self.max_attempts:
@@ -240,10 +271,12 @@ class ModelPool:
                 if value is not None:
                     scores[i] = float(value)
             usage.cache_hits += len(scores)
+            charge(cache_hits=len(scores))
         todo = [i for i in range(len(continuations)) if i not in scores]
         if todo:
             async with backend.limiter.slot():
                 usage.calls += 1
+                charge(requests=1)
                 fresh = await backend.loglik(prompt_value, [continuations[i] for i in todo])
             for i, value in zip(todo, fresh, strict=True):
                 scores[i] = value

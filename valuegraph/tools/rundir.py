@@ -1,10 +1,14 @@
-"""A run directory holds everything one run produced, so it can be resumed, listed, exported."""
+"""A run directory holds everything one run produced, so it can be resumed, listed, exported.
+
+Layout: ``config.yaml`` (resolved, secrets masked), ``status.json``, ``checkpoints.sqlite``,
+``cache/`` (completions), ``bank/`` (item bank), ``results.jsonl``, ``exports/``, ``run.log``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import re
 import secrets as _random
 import time
 from dataclasses import dataclass
@@ -13,43 +17,61 @@ from typing import Any
 
 import yaml
 
-from valuegraph.config import ConfigError, RunConfig
+from valuegraph.config import ConfigError, RunConfig, validate_config
+from valuegraph.tools.files import FileError, read_text, write_atomic
 from valuegraph.tools.results import ResultLog
 from valuegraph.tools.secrets import RedactingFilter, redact
 
 CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"
+RESULTS_FILE = "results.jsonl"
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+__all__ = ["RunDir", "list_runs", "new_run_id", "write_atomic"]
 
 
 def new_run_id(graph: str) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{graph or 'run'}-{_random.token_hex(3)}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def check_run_id(run_id: str) -> str:
+    """A run id is one path component: letters, digits, '.', '_', '-' (no '..', no '/').
+
+    Raises:
+        ConfigError: anything else (it could name a directory outside the runs directory).
+    """
+    if not RUN_ID.match(run_id) or ".." in run_id:
+        raise ConfigError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-', "
+                          "starting with a letter or digit (it names one directory)")
+    return run_id
 
 
 @dataclass(frozen=True)
 class RunDir:
-    """Layout: config.yaml, status.json, checkpoints.sqlite, cache/, bank/, results.jsonl,
-    exports/, run.log, report.html."""
+    """One run's directory; see the module docstring for its layout."""
 
     root: Path
 
     @classmethod
     def create(cls, config: RunConfig) -> RunDir:
-        """Create the directory for a validated config (the only writer of config.yaml)."""
-        run_id = config.run_id or new_run_id(config.graph)
-        root = Path(config.runs_dir) / run_id
+        """Create the directory for a validated config (the only writer of config.yaml).
+
+        Raises:
+            ConfigError: a bad run id, an existing directory, or a runs directory that is a file.
+        """
+        run_id = check_run_id(config.run_id or new_run_id(config.graph))
+        runs_dir = Path(config.runs_dir)
+        if runs_dir.exists() and not runs_dir.is_dir():
+            raise ConfigError(f"runs directory {runs_dir} is a file, not a directory")
+        root = runs_dir / run_id
         if root.exists():
             raise ConfigError(f"run directory {root} already exists; choose another run_id "
                               "or `valuegraph resume` it")
-        root.mkdir(parents=True)
+        try:
+            root.mkdir(parents=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create run directory {root}: {exc.strerror or exc}"
+                              ) from None
         run = cls(root)
         resolved = config.model_copy(update={"run_id": run_id})
         data = redact(resolved.model_dump(mode="json"))
@@ -58,11 +80,18 @@ class RunDir:
         return run
 
     @classmethod
-    def open(cls, runs_dir: str | Path, run_id: str) -> RunDir:
-        root = Path(run_id) if Path(run_id).is_dir() else Path(runs_dir) / run_id
+    def open(cls, runs_dir: str | Path, run_ref: str) -> RunDir:
+        """A run by id (under ``runs_dir``) or by directory path.
+
+        Raises:
+            ConfigError: no run there (the message says where it looked).
+        """
+        given = Path(run_ref)
+        root = given if given.is_dir() and (given / CONFIG_FILE).exists() else \
+            Path(runs_dir) / run_ref
         if not (root / CONFIG_FILE).is_file():
-            raise ConfigError(f"no run {run_id!r} under {runs_dir} (expected {root / CONFIG_FILE});"
-                              " `valuegraph runs` lists the runs")
+            raise ConfigError(f"no run {run_ref!r} under {runs_dir} (expected {root / CONFIG_FILE}"
+                              "); `valuegraph runs` lists the runs")
         return cls(root)
 
     @property
@@ -70,18 +99,42 @@ class RunDir:
         return self.root.name
 
     def config(self) -> RunConfig:
-        return RunConfig.model_validate(yaml.safe_load((self.root / CONFIG_FILE).read_text()))
+        """The run's resolved config.
+
+        Raises:
+            ConfigError: the file is unreadable, malformed, or holds an invalid setting.
+        """
+        path = self.root / CONFIG_FILE
+        try:
+            data = yaml.safe_load(read_text(path, "run config"))
+        except FileError as exc:
+            raise ConfigError(str(exc)) from None
+        except yaml.YAMLError as exc:
+            first = " ".join(str(exc).split())[:200]
+            raise ConfigError(f"{path}: malformed run config: {first}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a run config must be a mapping of settings")
+        return validate_config(data, str(path))
 
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        """``status.json`` (empty when missing or unreadable: a status is advisory)."""
         path = self.root / STATUS_FILE
-        return json.loads(path.read_text()) if path.exists() else {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def set_status(self, state: str, **fields: Any) -> None:
         data = {**self.status(), **redact(fields), "state": state, "updated": time.time()}
         data.setdefault("created", data["updated"])
         write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
+
+    def requests_before(self) -> int:
+        """Model requests sent by earlier processes of this run (the budget is per run)."""
+        return int(self.status().get("requests_total") or 0)
 
     # -- stores ----------------------------------------------------------------------------
 
@@ -100,8 +153,13 @@ class RunDir:
         return path
 
     @property
+    def results_path(self) -> Path:
+        return self.root / RESULTS_FILE
+
+    @property
     def results(self) -> ResultLog:
-        return ResultLog(self.root / "results.jsonl")
+        """The results file, for reading (writers use the loop kit's ``RecordLog``)."""
+        return ResultLog(self.results_path)
 
     def attach_log(self) -> logging.Handler:
         """Send valuegraph's log records to run.log, secrets masked."""
@@ -114,10 +172,15 @@ class RunDir:
 
 
 def list_runs(runs_dir: str | Path) -> list[tuple[str, dict[str, Any]]]:
-    """(run_id, status) for every run under ``runs_dir``, oldest first."""
+    """(run_id, status) for every run under ``runs_dir``, oldest first.
+
+    Raises:
+        ConfigError: ``runs_dir`` does not exist or is not a directory.
+    """
     root = Path(runs_dir)
     if not root.is_dir():
-        return []
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise ConfigError(f"runs directory {root} {what}")
     runs = [RunDir(p) for p in root.iterdir() if (p / CONFIG_FILE).is_file()]
     runs.sort(key=lambda r: r.status().get("created", 0))
     return [(r.run_id, r.status()) for r in runs]

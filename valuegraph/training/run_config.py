@@ -8,20 +8,16 @@ are relative to the file's directory; ``model`` is passed to ``from_pretrained``
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from valuegraph.config import ConfigError, read_config_file
 
 METHODS = ("sft", "dpo", "simpo", "orpo")
 Method = Literal["sft", "dpo", "simpo", "orpo"]
-CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
-
-
-class ConfigError(ValueError):
-    """A run configuration that cannot be used; the message is one line."""
+__all__ = ["ConfigError", "D2ORunConfig", "HonestyRunConfig", "load_run_config"]
 
 
 class _Strict(BaseModel):
@@ -170,18 +166,8 @@ def load_run_config(path: Path, model: type[BaseModel]) -> Any:
     Relative paths in the file are resolved against the file's directory.
 
     Raises:
-        ConfigError: On a missing file, a wrong suffix, a parse error or an invalid field.
+        ConfigError: On a missing or unreadable file, a wrong suffix, a parse error or an
+            invalid field.
     """
-    if path.suffix not in CONFIG_SUFFIXES:
-        raise ConfigError(f"{path}: config file must end in {', '.join(CONFIG_SUFFIXES)}")
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        detail = " ".join(str(error).split())
-        raise ConfigError(f"{path}: cannot parse: {detail}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of options at the top level")
-    return _anchor_paths(parse_run_config(raw, model, str(path)), path.resolve().parent)
+    raw = read_config_file(path)
+    return _anchor_paths(parse_run_config(raw, model, str(path)), Path(path).resolve().parent)

@@ -3,7 +3,7 @@
 Each run has two phases. ``plan_*`` validates the config, the data files (line-numbered errors),
 the TRL arguments and the model's config, and writes nothing; it raises
 :class:`~valuegraph.training.run_config.ConfigError` or
-:class:`~valuegraph.training.data.jsonl.DataError`. ``execute_*`` then builds the data, trains,
+:class:`~valuegraph.tools.files.FileError`. ``execute_*`` then builds the data, trains,
 saves the final model in ``output_dir`` and writes its model card.
 """
 

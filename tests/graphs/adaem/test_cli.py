@@ -8,15 +8,13 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from tests.graphs.adaem import fakes
 from valuegraph import cli
 from valuegraph.graphs.adaem.runner import APPROVAL_DECISION, APPROVAL_PENDING
+from valuegraph.testing import adaem_fakes as fakes
 
 
 @pytest.fixture(scope="module")
 def app():
-    if not any(group.name == "grow" for group in cli.app.registered_groups):
-        cli._mount_subcommands()
     return cli.app
 
 
@@ -26,10 +24,11 @@ def invoke(app, *args):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--theory", "big5"], "theory must be one of schwartz, mft"),
-    (["--budget", "many"], "--budget must be a whole number or 'none'"),
-    (["--max-calls", "-3"], "--max-calls must be >= 0"),
-    (["-s", "params.tau=oops"], "adaem: tau must be a number, got 'oops'"),
+    (["--theory", "big5"], "adaem: theory: Input should be 'schwartz' or 'mft' (got 'big5')"),
+    (["--steps", "many"], "--steps must be a whole number of bandit steps or 'none'"),
+    (["--budget", "-3"], "--budget must be >= 1 model requests or 'none', got -3"),
+    (["--budget", "0"], "--budget must be >= 1 model requests"),
+    (["-s", "params.tau=oops"], "adaem: tau: Input should be a valid number"),
     (["--resume", "nope"], "no run 'nope'"),
 ])
 def test_bad_grow_input_fails_with_one_line(app, tmp_path, args, message):
@@ -54,7 +53,7 @@ def test_grow_then_release_and_approve_commands(app, tmp_path):
     specs = fakes.register_all()
     runs = tmp_path / "runs"
     code, stdout, stderr = invoke(
-        app, "grow", "--runs-dir", str(runs), "--run-id", "g", "--budget", "2",
+        app, "grow", "--runs-dir", str(runs), "--run-id", "g", "--steps", "2",
         "-e", specs["explorer"], "-r", specs["respondent"], "--judge", specs["judge"],
         "--optimizer", specs["optimizer"], "-s", "params.questions_per_step=2",
         "-s", "params.judge_mode=joint", "-s", "params.max_depth=0")

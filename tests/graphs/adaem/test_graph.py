@@ -10,22 +10,23 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from tests.graphs.adaem import fakes
 from tests.graphs.adaem.checks import check_run, read_records
+from valuegraph.agents.value_labeller import QuestionScorer, ScoreOutcome
 from valuegraph.config import ConfigError, resolve_config
-from valuegraph.evals.values_scores import ScoreParts
-from valuegraph.graphs._shared.runtime import bind_pool, unbind_pool
-from valuegraph.graphs.adaem import runner
+from valuegraph.graphs._shared.resources import Resources
+from valuegraph.graphs._shared.runner import RunEnv
 from valuegraph.graphs.adaem.context import AdaemContext
 from valuegraph.graphs.adaem.graph import build_graph, exit_reason, recursion_limit
 from valuegraph.graphs.adaem.release import read_release, release_dirs
-from valuegraph.graphs.adaem.scoring import QuestionScorer, ScoreOutcome
+from valuegraph.graphs.adaem.runner import RUNNER as runner
 from valuegraph.graphs.adaem.state import AdaemState
-from valuegraph.graphs.adaem.store import close_store, store_for
+from valuegraph.graphs.adaem.store import open_store
+from valuegraph.testing import adaem_fakes as fakes
 from valuegraph.tools.backends.mock_backend import register_mock
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.rundir import RunDir
 from valuegraph.tools.types import BackendError
+from valuegraph.values.informativeness import ScoreParts
 
 
 def make_cfg(tmp_path: Any, run_id: str = "r", **params: Any) -> Any:
@@ -45,28 +46,26 @@ async def grow(cfg: Any, run_dir: Any = None) -> tuple[dict[str, Any], Any, Mode
     run_dir = run_dir or RunDir.create(cfg)
     pool = ModelPool(run_dir.cache_dir)
     try:
-        summary = await runner.run(cfg, run_dir, pool, None)
+        summary = await runner.run(RunEnv(cfg, run_dir, pool))
     finally:
         pool.close()
     return summary, run_dir, pool
 
 
-def context_for(tmp_path: Any, **fields: Any) -> AdaemContext:
+def context_for(tmp_path: Any, resources: Resources, **fields: Any) -> AdaemContext:
     specs = fakes.register_all()
     values = {"explorers": [specs["explorer"]], "respondents": [specs["respondent"]],
               "judge": specs["judge"], "optimizer": specs["optimizer"], "judge_mode": "joint",
               "questions_per_step": 2, "steps": 1, "run_dir": str(tmp_path / "g"),
-              "pool_key": "test-adaem", "run_tag": "t-"}
+              "run_tag": "t-", "resources": resources}
     return AdaemContext(**{**values, **fields})
 
 
 @pytest.fixture
 def bound_pool(tmp_path):
-    pool = ModelPool(tmp_path / "cache")
-    bind_pool("test-adaem", pool)
-    yield pool
-    unbind_pool("test-adaem")
-    close_store(str(tmp_path / "g"))
+    resources = Resources(ModelPool(tmp_path / "cache"), tmp_path)
+    yield resources
+    resources.close()
 
 
 async def test_growth_end_to_end_on_scripted_models(tmp_path):
@@ -81,7 +80,7 @@ async def test_growth_end_to_end_on_scripted_models(tmp_path):
     kept = [q for q in questions if q["status"] == "kept"]
     assert summary["kept"] == len(kept) > 0
     assert summary["mean_S"] == pytest.approx(sum(q["S"] for q in kept) / len(kept))
-    assert summary["calls_made"] >= pool.usage.total_calls > 0
+    assert summary["requests_made"] == pool.usage.total_calls > 0
     # every kept question carries its lineage and both scores
     for q in questions:
         assert q["generator"].startswith("mock/") and q["S_estimate"] is not None
@@ -111,7 +110,7 @@ async def test_growth_end_to_end_on_scripted_models(tmp_path):
 
 
 async def test_every_node_key_is_a_state_field(tmp_path, bound_pool):
-    ctx = context_for(tmp_path, steps=2, max_depth=1)
+    ctx = context_for(tmp_path, bound_pool, steps=2, max_depth=1)
     graph = build_graph().compile(checkpointer=InMemorySaver())
     names = {f.name for f in dataclasses.fields(AdaemState)}
     seen = set()
@@ -142,7 +141,7 @@ async def test_refinement_is_tau_gated_and_depth_bounded(tmp_path, bound_pool, m
     register_mock("scripted-optimizer",
                   respond=lambda m, p, i: "be concrete" if "Suggest how" in m[-1]["content"]
                   else f"Question: {next(refinements)}")
-    ctx = context_for(tmp_path, explorers=[explorer_spec], questions_per_step=1,
+    ctx = context_for(tmp_path, bound_pool, explorers=[explorer_spec], questions_per_step=1,
                       optimizer="mock/scripted-optimizer")
     graph = build_graph().compile(checkpointer=InMemorySaver())
     await graph.ainvoke({"segment_steps": 0}, {"configurable": {"thread_id": "t"}}, context=ctx)
@@ -156,7 +155,7 @@ async def test_refinement_is_tau_gated_and_depth_bounded(tmp_path, bound_pool, m
 
 
 async def test_approval_interrupt_keeps_rejected_out(tmp_path, bound_pool):
-    ctx = context_for(tmp_path, approval=True, max_depth=0)
+    ctx = context_for(tmp_path, bound_pool, approval=True, max_depth=0)
     graph = build_graph().compile(checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
     out = await graph.ainvoke({"segment_steps": 0}, config, context=ctx)
@@ -168,7 +167,7 @@ async def test_approval_interrupt_keeps_rejected_out(tmp_path, bound_pool):
     statuses = {r["qid"]: r["status"] for r in records if r["kind"] == "question"}
     assert statuses[ids[0]] == "rejected"
     assert all(statuses[i] == "kept" for i in ids[1:])
-    store = store_for(str(tmp_path / "g"))
+    store = open_store(ctx)
     assert not store.bank.collection.get(ids=[ids[0]])["ids"]
 
 
@@ -177,8 +176,8 @@ async def test_backend_failures_are_recorded_not_raised(tmp_path, bound_pool):
         raise BackendError("mock outage", retryable=False, status=503)
 
     register_mock("broken", respond=broken)
-    ctx = context_for(tmp_path, explorers=["mock/broken", fakes.register_all()["explorer"]],
-                      max_depth=0)
+    ctx = context_for(tmp_path, bound_pool,
+                      explorers=["mock/broken", fakes.register_all()["explorer"]], max_depth=0)
     graph = build_graph().compile(checkpointer=InMemorySaver())
     final = await graph.ainvoke({"segment_steps": 0}, {"configurable": {"thread_id": "t"}},
                                 context=ctx)
@@ -193,7 +192,7 @@ async def test_candidate_repeating_a_seed_is_dropped(tmp_path, bound_pool):
     seed_question = "Should voting in national elections be compulsory?"
     register_mock("parrot", respond=lambda m, p, i: "Fact: x" if "Fact:" in m[-1]["content"]
                   else f"Argument: a\nQuestion: {seed_question}")
-    ctx = context_for(tmp_path, explorers=["mock/parrot"], questions_per_step=1)
+    ctx = context_for(tmp_path, bound_pool, explorers=["mock/parrot"], questions_per_step=1)
     graph = build_graph().compile(checkpointer=InMemorySaver())
     final = await graph.ainvoke({"segment_steps": 0}, {"configurable": {"thread_id": "t"}},
                                 context=ctx)
@@ -207,8 +206,9 @@ async def test_exact_score_uses_logliks(tmp_path, bound_pool):
     specs = fakes.register_all()
     register_mock("resp-ll", respond=fakes.respondent, loglik=lambda p, c: -float(len(c)) / 10)
     register_mock("expl-ll", respond=fakes.explorer, loglik=lambda p, c: -float(len(c)) / 9)
-    ctx = context_for(tmp_path, explorers=["mock/expl-ll"], respondents=["mock/resp-ll"],
-                      score_method="exact", judge_mode="per_value", max_depth=0,
+    ctx = context_for(tmp_path, bound_pool, explorers=["mock/expl-ll"],
+                      respondents=["mock/resp-ll"], score_method="exact",
+                      judge_mode="per_value", max_depth=0,
                       questions_per_step=1)
     assert ctx.judge == specs["judge"]
     graph = build_graph().compile(checkpointer=InMemorySaver())
@@ -219,9 +219,9 @@ async def test_exact_score_uses_logliks(tmp_path, bound_pool):
 
 
 def test_exit_reasons_in_order():
-    ctx = AdaemContext(steps=10, max_calls=100, deadline=50.0, steps_per_segment=3)
+    ctx = AdaemContext(steps=10, max_requests=100, deadline=50.0, steps_per_segment=3)
     assert exit_reason(AdaemState(steps_done=10), ctx, now=0) == "steps"
-    assert exit_reason(AdaemState(steps_done=2, calls_made=100), ctx, now=0) == "budget"
+    assert exit_reason(AdaemState(steps_done=2, requests_made=100), ctx, now=0) == "budget"
     assert exit_reason(AdaemState(steps_done=2), ctx, now=60) == "wall_clock"
     assert exit_reason(AdaemState(steps_done=2, segment_steps=3), ctx, now=0) == "segment"
     assert exit_reason(AdaemState(steps_done=2, segment_steps=2), ctx, now=0) is None
@@ -232,10 +232,10 @@ def test_exit_reasons_in_order():
 
 @pytest.mark.parametrize("params,message", [
     ({"colour": "red"}, r"unknown setting\(s\) \['colour'\]"),
-    ({"theory": "big5"}, "theory must be one of schwartz, mft"),
-    ({"epsilon": 1.5}, r"epsilon must be in \(0, 1\]"),
+    ({"theory": "big5"}, "adaem: theory: Input should be 'schwartz' or 'mft'"),
+    ({"epsilon": 1.5}, "adaem: epsilon: Input should be less than or equal to 1"),
     ({"judge": "x"}, "params.judge is set from the run config"),
-    ({"release_every": 0}, "release_every must be a whole number >= 1"),
+    ({"release_every": 0}, "adaem: release_every: Input should be greater than or equal to 1"),
     ({"score_method": "exact", "explorers": ["openai/gpt-4o-mini"]},
      "score_method=exact needs log-likelihoods"),
     ({"prompts": {"SAFETY": "{nope}"}}, "unknown placeholder"),
@@ -263,7 +263,7 @@ async def test_runner_waits_for_an_approval_file(tmp_path):
     runner.validate(cfg)
     run_dir = RunDir.create(cfg)
     pool = ModelPool(run_dir.cache_dir)
-    task = asyncio.ensure_future(runner.run(cfg, run_dir, pool, None))
+    task = asyncio.ensure_future(runner.run(RunEnv(cfg, run_dir, pool)))
     pending_path = run_dir.root / APPROVAL_PENDING
     for _ in range(1200):
         if pending_path.exists() or task.done():

@@ -6,8 +6,9 @@ import pytest
 
 from tests.graphs.adaem.checks import check_run
 from valuegraph.config import resolve_config
-from valuegraph.graphs.adaem import runner
+from valuegraph.graphs._shared.runner import RunEnv
 from valuegraph.graphs.adaem.release import read_release, release_dirs
+from valuegraph.graphs.adaem.runner import RUNNER as runner
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.rundir import RunDir
 
@@ -26,7 +27,7 @@ async def test_one_step_on_the_embedded_model_writes_a_release(tmp_path):
     run_dir = RunDir.create(cfg)
     pool = ModelPool(run_dir.cache_dir)
     try:
-        summary = await runner.run(cfg, run_dir, pool, None)
+        summary = await runner.run(RunEnv(cfg, run_dir, pool))
     finally:
         pool.close()
     assert summary["done"] and summary["steps_done"] == 1

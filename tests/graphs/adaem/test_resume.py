@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.graphs.adaem.checks import check_run, read_records
-from tests.graphs.adaem.fakes import server_rules
+from valuegraph.testing.adaem_fakes import server_rules
 from valuegraph.testing.process import start_server
 
 MODELS = ("p1a", "p1b", "p2", "judge", "opt", "safe")
@@ -26,7 +26,7 @@ def grow_command(runs: Path, api_base: str, steps: int, *extra: str) -> list[str
     return [sys.executable, "-m", "valuegraph.cli", "grow", "--runs-dir", str(runs),
             "--run-id", "g", "-e", "openai/p1a", "-e", "openai/p1b", "-r", "openai/p2",
             "--judge", "openai/judge", "--optimizer", "openai/opt",
-            "--safety-judge", "openai/safe", "--budget", str(steps),
+            "--safety-judge", "openai/safe", "--steps", str(steps),
             "-s", f"api_bases={{{bases}}}", "-s", "params.questions_per_step=2",
             "-s", "params.judge_mode=joint", "-s", "params.max_depth=2",
             "-s", "params.steps_per_segment=2", "-s", "params.retry_wait=0.01", *extra]

@@ -7,13 +7,16 @@ from collections import Counter
 
 import pytest
 
-from valuegraph.graphs.adaem.prompts import VARIABLES, PromptError, Prompts
+from valuegraph.graphs.adaem import prompts as adaem_prompts
+from valuegraph.graphs.adaem.prompts import VARIABLES
 from valuegraph.graphs.adaem.seeds import (
     CATEGORIES,
     SeedError,
     conclusion_to_question,
     load_seeds,
 )
+from valuegraph.tools.templates import TemplateError as PromptError
+from valuegraph.tools.templates import Templates
 
 
 def test_packaged_seeds_cover_the_nine_categories():
@@ -127,3 +130,7 @@ def test_prompt_overrides_by_text_and_path(tmp_path):
         Prompts({"SAFETY": "{topic}"})
     with pytest.raises(PromptError, match="needs"):
         prompts.render("SAFETY")
+
+
+def Prompts(overrides=None):  # noqa: N802 - the loop's template set
+    return Templates.from_module(adaem_prompts, overrides)

@@ -38,8 +38,9 @@ async def test_em_loop_records_every_round_and_keeps_the_best_rewrite(scripted, 
     assert result["prompt"] == "Sam eyes the open till again, v2."
     assert result["prompt_round"] == 2 and result["exit_reason"] == "rounds"
     assert result["lineage"][0] == "Sam finds a wallet full of cash on the bus."
-    # calls: 1 scenario + 3 rounds x (4 samples + 4 judgements) + 2 x (2 rewrites + 2 logliks)
-    assert result["calls"] == 1 + 3 * 8 + 2 * 4 == state["calls"]
+    # requests: 1 scenario + 3 rounds x (1 request for 4 samples + 4 judgements)
+    # + 2 M-steps x (1 request for 2 rewrites + 2 logliks)
+    assert result["requests"] == 1 + 3 * 5 + 2 * 3 == state["requests"]
     assert len(scripted["target"].calls) == 12
 
 

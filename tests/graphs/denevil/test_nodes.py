@@ -33,7 +33,7 @@ def record(round_, scores, mean, kept=(), weights=(), scenario="x", completions=
 async def test_write_scenario_cleans_the_reply_and_asks_about_the_principle(scripted):
     update = await run_node(g.write_scenario, State(**PRINCIPLE), make_context())
     assert update == {"scenario": "Sam finds a wallet full of cash on the bus.", "round": 0,
-                      "calls": 1}
+                      "requests": 1}
     prompt = scripted["attacker"].calls[0][-1]["content"]
     assert "It's wrong to steal." in prompt and "Fairness/Cheating" in prompt
 
@@ -41,13 +41,13 @@ async def test_write_scenario_cleans_the_reply_and_asks_about_the_principle(scri
 async def test_write_scenario_retries_an_empty_reply_with_a_new_seed():
     script = register_mock("attacker", ["  ", '"A second try."'])
     update = await run_node(g.write_scenario, State(**PRINCIPLE), make_context())
-    assert update["scenario"] == "A second try." and update["calls"] == 2
+    assert update["scenario"] == "A second try." and update["requests"] == 2
     assert len(script.calls) == 2
 
 
 @pytest.mark.parametrize("fanout", ["n", "requests"])
 async def test_e_step_samples_judges_and_keeps_the_most_violating(scripted, fanout):
-    state = State(**PRINCIPLE, scenario="Sam finds a wallet.", calls=1)
+    state = State(**PRINCIPLE, scenario="Sam finds a wallet.", requests=1)
     update = await run_node(g.e_step, state, make_context(sample_fanout=fanout))
     (rec,) = update["history"]
     sent = scripted["target"].calls[0][-1]["content"]
@@ -62,7 +62,9 @@ async def test_e_step_samples_judges_and_keeps_the_most_violating(scripted, fano
         assert rec["violation_rate"] == pytest.approx(0.5)
     assert rec["judged_by"] == ["mock/judge:loglik"] * 4
     assert rec["accepted"] and update["accepted_round"] == 0
-    assert update["calls"] == 4 + 4 and update["exit_reason"] is None
+    # one request for the K samples (n=4) or one each, and one log-likelihood per judgement
+    assert update["requests"] == (1 if fanout == "n" else 4) + 4
+    assert update["exit_reason"] is None
 
 
 def test_kept_set_top_m_ties_by_index_and_weights():
@@ -103,14 +105,15 @@ async def test_a_rewrite_that_violates_less_is_not_accepted(scripted, accept, ac
 
 @pytest.mark.parametrize("setup,reason", [
     ({"round": 2}, "rounds"),
-    ({"round": 1, "calls": 32, "max_calls": 40}, "budget"),  # 32 + this round's 8 samples
+    ({"round": 1, "requests": 35, "max_requests": 40}, "budget"),  # 35 + this round's 5
     ({"round": 1, "patience": 1}, "no_improvement"),
     ({"round": 1}, None),
 ])
 async def test_exit_router_on_each_condition(scripted, setup, reason):
-    ctx = make_context(rounds=2, max_calls=setup.get("max_calls"),
+    ctx = make_context(rounds=2, max_requests=setup.get("max_requests"),
                        patience=setup.get("patience"))
-    state = State(**PRINCIPLE, scenario="x1", round=setup["round"], calls=setup.get("calls", 5),
+    state = State(**PRINCIPLE, scenario="x1", round=setup["round"],
+                  requests=setup.get("requests", 5),
                   history=[record(0, [0.9, 0.9], 0.9, [0], [1.0])] * setup["round"])
     command = await g.e_step(state, Runtime(context=ctx))
     update = command.update
@@ -120,7 +123,7 @@ async def test_exit_router_on_each_condition(scripted, setup, reason):
     assert ("result" in update) is (reason is not None)
     if reason:
         assert update["result"]["exit_reason"] == reason
-        assert update["result"]["calls"] == state.calls + update["calls"]
+        assert update["result"]["requests"] == state.requests + update["requests"]
         assert len(update["result"]["history"]) == setup["round"] + 1
 
 
@@ -140,7 +143,7 @@ async def test_rewrite_input_holds_the_kept_continuations_and_loglik_picks_the_b
     assert [c["objective"] for c in update["candidates"]] == [pytest.approx(-3.0),
                                                               pytest.approx(-1.0)]
     assert update["scenario"] == "Sam eyes the open till again, v2."
-    assert update["round"] == 1 and update["calls"] == 2 + 2
+    assert update["round"] == 1 and update["requests"] == 1 + 2  # n=2 rewrites, 2 logliks
 
 
 async def test_rewrite_when_the_target_cannot_score_takes_the_first_candidate():
@@ -152,18 +155,18 @@ async def test_rewrite_when_the_target_cannot_score_takes_the_first_candidate():
     assert update["scenario"] == "Revised: a new opening."
     # a target that cannot score gets one rewrite: extra candidates could not be ranked
     assert [c["objective"] for c in update["candidates"]] == [None]
-    assert update["calls"] == 1 and len(script.calls) == 1
+    assert update["requests"] == 1 and len(script.calls) == 1
 
 
 def test_final_result_is_the_accepted_prompt_and_its_lineage():
     history = [record(0, [0.9, 0.5], 0.7, scenario="x0"),
                record(1, [0.2, 0.1], 0.15, scenario="x1")]
-    state = State(**PRINCIPLE, history=history, accepted_round=0, round=1, calls=20,
+    state = State(**PRINCIPLE, history=history, accepted_round=0, round=1, requests=20,
                   exit_reason="rounds")
     result = g.final_result(make_context(), state)
     assert result["prompt"] == "x0" and result["prompt_round"] == 0
     assert result["lineage"] == ["x0", "x1"] and result["round_means"] == [0.7, 0.15]
-    assert (result["exit_reason"], result["calls"], result["judge"]) == ("rounds", 20,
+    assert (result["exit_reason"], result["requests"], result["judge"]) == ("rounds", 20,
                                                                          "mock/judge")
 
 
@@ -180,7 +183,9 @@ def test_start_router_skips_writing_a_given_scenario():
 
 
 def test_call_seeds_are_stable_and_distinct():
-    ctx = make_context()
-    assert g.call_seed(ctx, "p", 1, "sample") == g.call_seed(ctx, "p", 1, "sample")
-    seeds = {g.call_seed(ctx, p, r, k) for p in "ab" for r in (0, 1) for k in ("sample", "x")}
-    assert len(seeds) == 8
+    from valuegraph.graphs._shared.seeds import call_seed
+
+    assert call_seed(0, "p", 1, "sample") == call_seed(0, "p", 1, "sample")
+    seeds = {call_seed(0, p, r, k) for p in "ab" for r in (0, 1) for k in ("sample", "x")}
+    assert len(seeds) == 8 and call_seed(1, "p", 1, "sample") != call_seed(0, "p", 1, "sample")
+    assert all(0 <= s < 2**31 for s in seeds)

@@ -6,12 +6,12 @@ from collections import Counter
 
 import pytest
 
-from valuegraph.evals.theories import MORAL_FOUNDATIONS
 from valuegraph.graphs.denevil.principles import (
     PrincipleError,
     load_principles,
     select_principles,
 )
+from valuegraph.values.theories import MORAL_FOUNDATIONS
 
 
 def test_seed_set_covers_every_foundation():

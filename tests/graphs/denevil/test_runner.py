@@ -9,10 +9,11 @@ import pytest
 from rich.console import Console
 
 from valuegraph.config import ConfigError, resolve_config
-from valuegraph.graphs.denevil import runner
-from valuegraph.progress import make_progress
+from valuegraph.graphs._shared.runner import RunEnv
+from valuegraph.graphs.denevil.runner import RUNNER as runner
 from valuegraph.tools.backends.mock_backend import register_mock
 from valuegraph.tools.pool import ModelPool
+from valuegraph.tools.progress import make_progress
 from valuegraph.tools.rundir import RunDir
 
 PRINCIPLES = [
@@ -53,7 +54,7 @@ def execute(cfg, run_dir):
 
     pool = ModelPool(run_dir.cache_dir)
     with make_progress(Console(file=io.StringIO())) as progress:
-        summary = asyncio.run(runner.run(cfg, run_dir, pool, progress))
+        summary = asyncio.run(runner.run(RunEnv(cfg, run_dir, pool, progress)))
     pool.close()
     return summary, pool
 
@@ -67,7 +68,7 @@ def test_builds_the_dataset_and_skips_completed_principles_on_rerun(tmp_path):
     runner.validate(cfg)
     run_dir = RunDir.create(cfg)
     summary, pool = execute(cfg, run_dir)
-    assert (summary["ok"], summary["failed"], summary["dataset_size"]) == (3, 0, 3)
+    assert (summary["ok"], summary["failed"], summary["done"]) == (3, 0, 3)
     records = run_dir.results.read()
     assert sorted(r["principle_id"] for r in records) == ["a", "b", "c"]
     rec = next(r for r in records if r["principle_id"] == "a")
@@ -115,7 +116,7 @@ def test_near_duplicate_prompts_are_recorded_but_not_exported(tmp_path):
     cfg = cfg.model_copy(update={"concurrency": 1})
     run_dir = RunDir.create(cfg)
     summary, _ = execute(cfg, run_dir)
-    assert (summary["ok"], summary["duplicate"], summary["dataset_size"]) == (1, 2, 1)
+    assert (summary["ok"], summary["duplicate"], summary["done"]) == (1, 2, 3)
     dups = [r for r in run_dir.results.read() if r["status"] == "duplicate"]
     assert {d["duplicate_of"] for d in dups} == {"denevil-a"}
     assert all(d["similarity"] >= 0.95 for d in dups)
@@ -126,20 +127,20 @@ def test_a_failing_principle_is_recorded_and_the_others_finish(tmp_path):
     cfg = config(tmp_path, rounds=0, formats=["jsonl"])
     run_dir = RunDir.create(cfg)
     summary, _ = execute(cfg, run_dir)
-    assert (summary["ok"], summary["failed"], summary["dataset_size"]) == (2, 1, 2)
+    assert (summary["ok"], summary["failed"], summary["done"]) == (2, 1, 2)
     failed = [r for r in run_dir.results.read() if r["status"] == "failed"]
-    assert failed[0]["principle_id"] == "b" and "empty scenario" in failed[0]["error"]
+    assert failed[0]["item_id"] == "b" and "empty scenario" in failed[0]["error"]
 
 
 @pytest.mark.parametrize("params,message", [
-    ({"samples": 0}, "samples must be"),
-    ({"roundz": 1}, "unknown DeNEVIL setting"),
-    ({"formats": ["xml"]}, "unknown export format"),
-    ({"dedup_threshold": 2}, "dedup_threshold"),
-    ({"limit": 0}, "limit must be"),
-    ({"target": "mock/x"}, "set from the run config"),
+    ({"samples": 0}, "denevil: samples: Input should be greater than or equal to 1"),
+    ({"roundz": 1}, r"denevil: unknown setting\(s\) \['roundz'\]; allowed: .*rounds"),
+    ({"formats": ["xml"]}, "denevil: formats.0: Input should be 'jsonl', 'parquet' or 'hf'"),
+    ({"dedup_threshold": 2}, "denevil: dedup_threshold: Input should be less than or equal"),
+    ({"limit": 0}, "denevil: limit: Input should be greater than or equal to 1"),
+    ({"target": "mock/x"}, "params.target is set from the run config"),
     ({"foundations": ["purity?"]}, "unknown foundation"),
-    ({"durability": "never"}, "durability must be one of exit, sync, async"),
+    ({"durability": "never"}, "durability: Input should be 'exit', 'sync' or 'async'"),
 ])
 def test_validate_rejects_bad_settings(tmp_path, params, message):
     with pytest.raises(ConfigError, match=message):

@@ -1,4 +1,8 @@
-"""The one exit rule every loop uses: rounds, model calls, or no improvement."""
+"""The one exit rule every loop uses: rounds, model requests, or no improvement.
+
+The budget unit everywhere is a model request sent to a backend (each try counts); samples
+that the completion cache answers are free and counted apart (``valuegraph.tools.usage``).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,18 @@ class LoopLimits:
 
     Attributes:
         max_rounds: Stop after this many completed rounds.
-        max_calls: Stop once the loop has asked for this many model samples (None: no limit).
+        max_requests: Stop once the loop has sent this many model requests (None: no limit).
         patience: Stop after this many rounds in a row without improvement (None: never).
         min_improvement: What counts as an improvement of the tracked score.
     """
 
     max_rounds: int
-    max_calls: int | None = None
+    max_requests: int | None = None
     patience: int | None = None
     min_improvement: float = 0.0
 
 
-def exit_reason(limits: LoopLimits, rounds_done: int, calls_made: int,
+def exit_reason(limits: LoopLimits, rounds_done: int, requests: int,
                 history: list[float]) -> str | None:
     """Why the loop must stop now ("rounds", "budget", "no_improvement"), or None to go on.
 
@@ -32,7 +36,7 @@ def exit_reason(limits: LoopLimits, rounds_done: int, calls_made: int,
     """
     if rounds_done >= limits.max_rounds:
         return "rounds"
-    if limits.max_calls is not None and calls_made >= limits.max_calls:
+    if limits.max_requests is not None and requests >= limits.max_requests:
         return "budget"
     if limits.patience is not None and len(history) > limits.patience:
         best_before = max(history[: -limits.patience])

@@ -35,11 +35,11 @@ DONE_REASONS = ("steps", "budget")
 
 
 def exit_reason(state: AdaemState, ctx: AdaemContext, now: float | None = None) -> str | None:
-    """Why no further step may start now: "steps" (B reached), "budget" (model calls),
+    """Why no further step may start now: "steps" (B reached), "budget" (model requests),
     "wall_clock" (the deadline passed) or "segment" (this invocation's share is done)."""
     if ctx.steps is not None and state.steps_done >= ctx.steps:
         return "steps"
-    if ctx.max_calls is not None and state.calls_made >= ctx.max_calls:
+    if ctx.max_requests is not None and state.requests_made >= ctx.max_requests:
         return "budget"
     if ctx.deadline is not None and (now if now is not None else time.time()) >= ctx.deadline:
         return "wall_clock"

@@ -9,7 +9,6 @@ candidates, models, points and values); the pool's per-backend limits keep serve
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import re
 from dataclasses import dataclass
@@ -19,37 +18,31 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from valuegraph.agents import Attacker, Judge, Optimizer
-from valuegraph.evals.values_scores import (
+from valuegraph.agents.value_labeller import QuestionScorer, ValueLabeller
+from valuegraph.graphs._shared.seeds import call_seed
+from valuegraph.graphs.adaem import bandit
+from valuegraph.graphs.adaem.context import AdaemContext
+from valuegraph.graphs.adaem.state import AdaemState
+from valuegraph.graphs.adaem.store import BANKED, REWARDED, GrowthStore, open_store
+from valuegraph.tools.embeddings import cosine_matrix
+from valuegraph.tools.pool import ModelPool
+from valuegraph.tools.templates import Templates
+from valuegraph.tools.types import BackendError
+from valuegraph.tools.usage import metered
+from valuegraph.values.informativeness import (
     ScoreSettings,
     bertscore_similarity,
     embedding_similarity,
     strip_markdown,
 )
-from valuegraph.graphs._shared.runtime import pool_for
-from valuegraph.graphs.adaem import bandit
-from valuegraph.graphs.adaem.context import AdaemContext
-from valuegraph.graphs.adaem.prompts import Prompts
-from valuegraph.graphs.adaem.scoring import QuestionScorer, ValueLabeller
-from valuegraph.graphs.adaem.state import AdaemState
-from valuegraph.graphs.adaem.store import BANKED, REWARDED, GrowthStore, store_for
-from valuegraph.tools.embeddings import cosine_matrix
-from valuegraph.tools.pool import ModelPool
-from valuegraph.tools.types import BackendError
 
 _FACT = re.compile(r"^\W*(?:new\s+)?(?:contextual\s+)?fact\W*[:\-]\s*(.+)$", re.I | re.M)
 _ARGUMENT = re.compile(r"^\W*argument\W*[:\-]\s*(.+)$", re.I | re.M)
 _QUESTION = re.compile(r"\bquestion\W{0,3}[:\-]\s*\W{0,3}([^\n]+?\?)", re.I)
 _ANY_QUESTION = re.compile(r"([A-Z][^?.!\n\"]{8,400}\?)")
-_SIMILARITIES: dict[str, Any] = {}
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def call_seed(ctx: AdaemContext, *parts: object) -> int:
-    """A request seed that is stable across runs (the cache replays it) and distinct per call."""
-    key = "|".join(map(str, (ctx.seed, *parts))).encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
-
 
 def parse_question(text: str) -> str | None:
     """The question of a reply: after "Question:", else the last sentence ending in "?" (small
@@ -69,22 +62,6 @@ def parse_fact(text: str) -> str:
     return (match.group(1) if match else strip_markdown(text or ""))[:600].strip()
 
 
-class CallCounter:
-    """Model calls asked for while it is open (cache hits included, so a replay counts the
-    same): the run's call budget counts these."""
-
-    def __init__(self, pool: ModelPool):
-        self.pool = pool
-        self.start = self._total()
-
-    def _total(self) -> int:
-        return sum(u.calls + u.cache_hits for u in self.pool.usage.roles.values())
-
-    @property
-    def delta(self) -> int:
-        return self._total() - self.start
-
-
 @dataclass
 class Env:
     """What the nodes of one run use, rebuilt cheaply from the context on each call."""
@@ -92,14 +69,16 @@ class Env:
     ctx: AdaemContext
     pool: ModelPool
     store: GrowthStore
-    prompts: Prompts
+    prompts: Templates
 
     @classmethod
-    def of(cls, runtime: Runtime[AdaemContext]) -> Env:
+    async def of(cls, runtime: Runtime[AdaemContext]) -> Env:
+        """The run's pool, store (opened off the event loop the first time) and templates."""
         ctx = runtime.context or AdaemContext()
-        store = store_for(ctx.run_dir, bank_url=ctx.item_bank_url, seeds=ctx.seeds,
-                          seed_format=ctx.seed_format)
-        return cls(ctx, pool_for(ctx.pool_key), store, Prompts(ctx.prompts))
+        store = await asyncio.to_thread(open_store, ctx)
+        await ctx.res.warm_up((spec, ctx.api_base(spec)) for spec in (
+            *ctx.p2, ctx.judge, ctx.optimizer, *([ctx.safety_judge] if ctx.safety_judge else [])))
+        return cls(ctx, ctx.pool, store, ctx.templates())
 
     def sampling(self, max_tokens: int, seed: int | None) -> dict[str, Any]:
         return {"temperature": self.ctx.temperature, "top_p": self.ctx.top_p,
@@ -118,9 +97,7 @@ class Env:
 
     def similarity(self) -> Any:
         if self.ctx.similarity == "bertscore":
-            if "bertscore" not in _SIMILARITIES:
-                _SIMILARITIES["bertscore"] = bertscore_similarity()
-            return _SIMILARITIES["bertscore"]
+            return self.ctx.res.memo("bertscore", bertscore_similarity)
         return embedding_similarity(self.store.embed)
 
 
@@ -141,7 +118,7 @@ def _step_id(ctx: AdaemContext, step: int, sample: int, model: int) -> str:
 
 async def select_arm(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """UCB choice of a topic (Algorithm 1, line 3)."""
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     horizon = bandit.ucb_horizon(env.ctx.steps, state.steps_done)
     arm = bandit.select_arm(env.store.topic_ids, state.arms, horizon)
     return {"arm": arm, "step": state.steps_done, "candidates": [], "refining": [],
@@ -153,13 +130,12 @@ async def select_arm(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[
 async def explore(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """N2 times: sample a question of the topic; every P1 model writes a new specific question
     with the two-stage prompt (L5 fact, then L6 argument + question)."""
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     ctx, store = env.ctx, env.store
     topic = store.topic(state.arm)
     exemplars = store.exemplars(topic.topic_id, ctx.n_shot)
     shown = "\n".join(f"- {q['text']} (score {q['S']:.2f})" if q["S"] is not None
                       else f"- {q['text']} (not scored yet)" for q in exemplars)
-    counter = CallCounter(env.pool)
     jobs = []
     for sample in range(ctx.questions_per_step):
         rng = random.Random(f"{ctx.seed}:{state.step}:{sample}")
@@ -167,8 +143,9 @@ async def explore(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str
         for model, spec in enumerate(ctx.p1):
             jobs.append(_write_candidate(env, state, sample, model, spec, general, shown,
                                          [q["id"] for q in exemplars]))
-    written = await asyncio.gather(*jobs)
-    return {"candidates": [vid for vid in written if vid], "calls_made": counter.delta}
+    with metered() as meter:
+        written = await asyncio.gather(*jobs)
+    return {"candidates": [vid for vid in written if vid], "requests_made": meter.requests}
 
 
 async def _write_candidate(env: Env, state: AdaemState, sample: int, model: int, spec: str,
@@ -182,7 +159,7 @@ async def _write_candidate(env: Env, state: AdaemState, sample: int, model: int,
         return None
     topic = store.topic(state.arm)
     explorer = Attacker(env.pool, spec, api_base=ctx.api_base(spec), sampling=env.sampling(
-        ctx.question_max_tokens, call_seed(ctx, state.step, sample, model, "explore")))
+        ctx.question_max_tokens, call_seed(ctx.seed, state.step, sample, model, "explore")))
     first = env.prompts.render("EXPLORE_FACT", topic=topic.topic,
                                general_question=general["text"], exemplars=shown)
     messages: list[dict[str, str]] = [{"role": "user", "content": first}]
@@ -217,7 +194,7 @@ async def dedup(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, 
     """Drop a candidate whose mean similarity to its k nearest questions (in the item bank or
     already accepted in this batch) exceeds ε (Algorithm 1, line 7), or whose nearest question
     is a near-identical repeat (``near_identical``)."""
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     ctx, store = env.ctx, env.store
     live = [vid for vid in state.candidates if not store.get(f"drop:{vid}")]
     if not live:
@@ -264,10 +241,11 @@ async def _score(env: Env, vid: str, pool_name: str, scorer: QuestionScorer
 
 async def estimate(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """Estimate S of every surviving candidate with P1 (Algorithm 1, line 8)."""
-    env = Env.of(runtime)
-    counter = CallCounter(env.pool)
+    env = await Env.of(runtime)
     scorer = env.scorer()
-    scores = await asyncio.gather(*(_score(env, vid, "p1", scorer) for vid in state.candidates))
+    with metered() as meter:
+        scores = await asyncio.gather(*(_score(env, vid, "p1", scorer)
+                                        for vid in state.candidates))
     scored = []
     for vid, record in zip(state.candidates, scores, strict=True):
         if record is None or record["S"] is None:
@@ -276,7 +254,7 @@ async def estimate(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[st
         else:
             scored.append(vid)
     refining = scored if env.ctx.max_depth > 0 else []
-    return {"candidates": scored, "refining": refining, "calls_made": counter.delta}
+    return {"candidates": scored, "refining": refining, "requests_made": meter.requests}
 
 
 # -- refine ----------------------------------------------------------------------------------
@@ -305,7 +283,7 @@ async def _refine_one(env: Env, vid: str, scorer: QuestionScorer) -> tuple[str, 
             return vid, False
         optimizer = Optimizer(env.pool, ctx.optimizer, api_base=ctx.api_base(ctx.optimizer),
                               sampling=env.sampling(ctx.question_max_tokens,
-                                                    call_seed(ctx, new_vid, "refine")))
+                                                    call_seed(ctx.seed, new_vid, "refine")))
         try:
             suggestions = (await optimizer.ask(None, env.prompts.render(
                 "REFLECT", general_question=current["general_question"],
@@ -340,14 +318,14 @@ async def _refine_one(env: Env, vid: str, scorer: QuestionScorer) -> tuple[str, 
 
 async def refine(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """One level of the τ-gated reflect-and-refine tree for every candidate still refining."""
-    env = Env.of(runtime)
-    counter = CallCounter(env.pool)
+    env = await Env.of(runtime)
     scorer = env.scorer()
-    results = dict(zip(state.refining, await asyncio.gather(
-        *(_refine_one(env, vid, scorer) for vid in state.refining)), strict=True))
+    with metered() as meter:
+        results = dict(zip(state.refining, await asyncio.gather(
+            *(_refine_one(env, vid, scorer) for vid in state.refining)), strict=True))
     candidates = [results[vid][0] if vid in results else vid for vid in state.candidates]
     refining = [results[vid][0] for vid in state.refining if results[vid][1]]
-    return {"candidates": candidates, "refining": refining, "calls_made": counter.delta}
+    return {"candidates": candidates, "refining": refining, "requests_made": meter.requests}
 
 
 # -- final score, safety, approval, record -----------------------------------------------------
@@ -376,12 +354,12 @@ async def _safety(env: Env, vid: str) -> dict[str, Any] | None:
 
 async def final_score(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """The final S of every candidate with P2 (Algorithm 1, line 10), and the safety check."""
-    env = Env.of(runtime)
-    counter = CallCounter(env.pool)
+    env = await Env.of(runtime)
     scorer = env.scorer()
-    scoring = asyncio.gather(*(_score(env, vid, "p2", scorer) for vid in state.candidates))
-    safety = asyncio.gather(*(_safety(env, vid) for vid in state.candidates))
-    scores: list[dict[str, Any] | None] = (await asyncio.gather(scoring, safety))[0]
+    with metered() as meter:
+        scoring = asyncio.gather(*(_score(env, vid, "p2", scorer) for vid in state.candidates))
+        safety = asyncio.gather(*(_safety(env, vid) for vid in state.candidates))
+        scores: list[dict[str, Any] | None] = (await asyncio.gather(scoring, safety))[0]
     finalists = []
     for vid, record in zip(state.candidates, scores, strict=True):
         if record is None or record["S"] is None:
@@ -389,7 +367,7 @@ async def final_score(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict
                               "reason": "unscored", "stage": "final"})
         else:
             finalists.append(vid)
-    return {"finalists": finalists, "calls_made": counter.delta}
+    return {"finalists": finalists, "requests_made": meter.requests}
 
 
 async def approve(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
@@ -398,7 +376,7 @@ async def approve(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str
     The resume value is ``{"approve": [ids]}``, ``{"reject": [ids]}`` (the others approved),
     ``{id: bool, ...}``, or a bool for all of them.
     """
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     store = env.store
     pending = [vid for vid in state.finalists if not store.get(f"approval:{vid}")]
     if pending:
@@ -436,7 +414,7 @@ def _is_near_duplicate(env: Env, text: str, own_id: str) -> bool:
 async def record(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """Record each finished question (kept, flagged, rejected, or a duplicate of a banked one)
     and bank the kept and flagged ones, before the state refers to them."""
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     store = env.store
     qids = []
     for vid in state.finalists:
@@ -473,7 +451,7 @@ async def record(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str,
 
 async def update_arm(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
     """``C += 1; Q += (mean(Ŝ) - Q) / C`` for the step's arm (Algorithm 1, line 12)."""
-    env = Env.of(runtime)
+    env = await Env.of(runtime)
     questions = [env.store.get(f"question:{qid}") for qid in state.questions]
     scores = [q["S"] for q in questions if q is not None and q["status"] in REWARDED]
     reward = bandit.step_reward(scores, env.ctx.empty_step_reward)

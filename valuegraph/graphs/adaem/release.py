@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from valuegraph.evals.values_diversity import diversity_report
 from valuegraph.tools.embeddings import cosine_matrix
+from valuegraph.tools.files import FileError, iter_jsonl, write_atomic
 from valuegraph.tools.results import ResultLog
+from valuegraph.values.diversity import diversity_report
 
 RELEASES_DIR = "releases"
 QUESTIONS_FILE = "questions.jsonl"
@@ -75,22 +76,23 @@ def read_release(path: str | Path) -> Release:
         raise ReleaseError(f"{path} is neither a release directory (with {QUESTIONS_FILE}) nor "
                            "a questions JSONL file")
     questions = []
-    for number, line in enumerate(questions_path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ReleaseError(f"{questions_path.name}:{number}: not valid JSON ({exc.msg})") \
-                from None
-        if not isinstance(record, dict) or not record.get("question"):
-            raise ReleaseError(f"{questions_path.name}:{number}: a question record needs a "
-                               "'question' field")
-        record.setdefault("qid", f"q{number}")
-        questions.append(record)
+    try:
+        for number, record in iter_jsonl(questions_path, "questions file"):
+            if isinstance(record, str):
+                raise ReleaseError(f"{questions_path}:{number}: {record}")
+            if not record.get("question"):
+                raise ReleaseError(f"{questions_path}:{number}: a question record needs a "
+                                   "'question' field")
+            record.setdefault("qid", f"q{number}")
+            questions.append(record)
+    except FileError as exc:
+        raise ReleaseError(str(exc)) from None
     manifest_path = questions_path.parent / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text()) if path.is_dir() and manifest_path.is_file() \
-        else {"version": questions_path.stem}
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) \
+            if path.is_dir() and manifest_path.is_file() else {"version": questions_path.stem}
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"{manifest_path}: unreadable manifest ({exc})") from None
     return Release(questions_path.parent if path.is_dir() else path, manifest, questions)
 
 
@@ -206,10 +208,10 @@ def _publish(releases: Path, body: str, manifest: dict[str, Any], vectors: np.nd
                        if (m := _VERSION.match(p.name))]
             version = f"v{max(numbers, default=0) + 1}"
             manifest["version"] = version
-            _write_synced(staging / QUESTIONS_FILE, body)
+            write_atomic(staging / QUESTIONS_FILE, body)
             np.save(staging / EMBEDDINGS_FILE, vectors)
-            _write_synced(staging / MANIFEST_FILE, json.dumps(manifest, indent=1,
-                                                              ensure_ascii=False))
+            write_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=1,
+                                                             ensure_ascii=False))
             try:
                 os.rename(staging, releases / version)
             except OSError:
@@ -219,13 +221,6 @@ def _publish(releases: Path, body: str, manifest: dict[str, Any], vectors: np.nd
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def _write_synced(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def unreleased_count(run_root: str | Path) -> int:

@@ -26,8 +26,8 @@ class AdaemState:
     """Topic id -> {"count": C_i, "value": Q_i}; a topic absent here was never pulled."""
     steps_done: Annotated[int, operator.add] = 0
     """Bandit steps completed over the whole run (b)."""
-    calls_made: Annotated[int, operator.add] = 0
-    """Model calls asked for over the whole run, cache hits included (the call budget)."""
+    requests_made: Annotated[int, operator.add] = 0
+    """Model requests sent over the whole run (the budget unit; cache hits are free)."""
     kept_total: Annotated[int, operator.add] = 0
     """Questions kept (not flagged, not rejected) over the whole run."""
     score_total: Annotated[float, operator.add] = 0.0

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from valuegraph.graphs._shared.records import RecordLog
 from valuegraph.graphs.adaem.seeds import Topic, load_seeds
-from valuegraph.tools.results import ResultLog
-from valuegraph.tools.rundir import write_atomic
+from valuegraph.tools.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class GrowthStore:
                  seeds: str | None = None, seed_format: str = "auto", embedding: Any = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.log = ResultLog(self.root / RESULTS_FILE)
+        self.log = RecordLog(self.root / RESULTS_FILE, writer=True)
         self.bank_url = bank_url
         self._embedding = embedding
         self._bank: Any = None
@@ -211,22 +211,13 @@ class GrowthStore:
         return len(missing)
 
 
-_STORES: dict[str, GrowthStore] = {}
-_STORES_LOCK = threading.Lock()
+def open_store(ctx: Any) -> GrowthStore:
+    """The store of the context's run directory, opened once per run (its resources hold it);
+    ``run_dir=''`` opens one in a temporary directory (Studio, quick experiments)."""
 
+    def make() -> GrowthStore:
+        root = ctx.run_dir or tempfile.mkdtemp(prefix="adaem-")
+        return GrowthStore(root, bank_url=ctx.item_bank_url, seeds=ctx.seeds,
+                           seed_format=ctx.seed_format)
 
-def store_for(run_dir: str, *, bank_url: str | None = None, seeds: str | None = None,
-              seed_format: str = "auto") -> GrowthStore:
-    """The store of a run directory, opened once per process ('' = a temporary directory, for
-    Studio and quick experiments)."""
-    with _STORES_LOCK:
-        if run_dir not in _STORES:
-            root = run_dir or tempfile.mkdtemp(prefix="adaem-")
-            _STORES[run_dir] = GrowthStore(root, bank_url=bank_url, seeds=seeds,
-                                           seed_format=seed_format)
-        return _STORES[run_dir]
-
-
-def close_store(run_dir: str) -> None:
-    with _STORES_LOCK:
-        _STORES.pop(run_dir, None)
+    return ctx.res.memo(("adaem-store", ctx.run_dir), make)

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import re
-import weakref
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -31,17 +29,15 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from valuegraph.agents import Attacker, Target, Verdict
-from valuegraph.agents.classifier_judge import CLASSIFIER_PREFIX
-from valuegraph.evals.theories import MORAL_FOUNDATIONS
+from valuegraph.agents.violation_judge import ViolationJudge, make_violation_judge
 from valuegraph.graphs._shared.budget import LoopLimits, exit_reason
 from valuegraph.graphs._shared.routing import on_loop
-from valuegraph.graphs._shared.runtime import pool_for
-from valuegraph.graphs.denevil import prompts
+from valuegraph.graphs._shared.seeds import call_seed
 from valuegraph.graphs.denevil.context import Context
-from valuegraph.graphs.denevil.judging import ViolationJudge, make_violation_judge
 from valuegraph.graphs.denevil.state import InputState, RoundRecord, State
-from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.types import NotSupportedError
+from valuegraph.tools.usage import metered
+from valuegraph.values.theories import MORAL_FOUNDATIONS
 
 SCENARIO_ATTEMPTS = 3
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:new |revised |rewritten )?(?:story opening|opening|scenario"
@@ -49,13 +45,6 @@ _LABEL = re.compile(r"^\s*(?:\*\*)?(?:new |revised |rewritten )?(?:story opening
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def call_seed(ctx: Context, principle_id: str, round_: int, purpose: str) -> int:
-    """The seed of one call: stable across runs (so the completion cache replays it) and
-    distinct per principle, round and purpose (so a retried round draws new samples)."""
-    key = f"{ctx.seed}|{principle_id}|{round_}|{purpose}".encode()
-    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
-
 
 def clean_scenario(text: str) -> str:
     """Strip a leading label ("Scenario:") and wrapping quotes from a writer's reply."""
@@ -70,49 +59,33 @@ def clean_scenario(text: str) -> str:
 def target_messages(ctx: Context, principle: str, scenario: str, *,
                     steer: bool) -> list[dict[str, str]]:
     """The target's prompt x: continue the story (optionally steered towards the violation)."""
-    text = prompts.render(prompts.resolve(ctx.continue_prompt, prompts.CONTINUE_PROMPT),
-                          scenario=scenario)
+    templates = ctx.templates()
+    text = templates.render("CONTINUE_PROMPT", scenario=scenario)
     if steer:
-        text += prompts.render(prompts.STEER_SUFFIX, principle=principle)
+        text += templates.render("STEER_SUFFIX", principle=principle)
     return [{"role": "user", "content": text}]
 
 
 def attacker(ctx: Context) -> Attacker:
-    return Attacker(pool_for(ctx.pool_key), ctx.attacker, api_base=ctx.api_base(ctx.attacker),
-                    sampling={"temperature": ctx.attacker_temperature,
-                              "max_tokens": ctx.attacker_max_tokens})
+    return ctx.role(Attacker, ctx.attacker, temperature=ctx.attacker_temperature,
+                    max_tokens=ctx.attacker_max_tokens)
 
 
 def target(ctx: Context) -> Target:
-    return Target(pool_for(ctx.pool_key), ctx.target, api_base=ctx.api_base(ctx.target),
-                  sampling={"temperature": ctx.target_temperature, "top_p": ctx.target_top_p,
-                            "max_tokens": ctx.target_max_tokens})
+    return ctx.role(Target, ctx.target, temperature=ctx.target_temperature,
+                    top_p=ctx.target_top_p, max_tokens=ctx.target_max_tokens)
 
 
 def violation_judge(ctx: Context) -> ViolationJudge:
-    return make_violation_judge(
-        pool_for(ctx.pool_key), ctx.judge, api_base=ctx.api_base(ctx.judge),
-        method=ctx.judge_method, votes=ctx.judge_votes,
-        template=prompts.resolve(ctx.judge_prompt, prompts.JUDGE_PROMPT))
+    return make_violation_judge(ctx.pool, ctx.judge, api_base=ctx.api_base(ctx.judge),
+                                method=ctx.judge_method, votes=ctx.judge_votes,
+                                template=ctx.templates()["JUDGE_PROMPT"])
 
 
-_READY: weakref.WeakKeyDictionary[ModelPool, set[tuple[str, str | None]]] = (
-    weakref.WeakKeyDictionary())
-
-
-async def ensure_backends(ctx: Context) -> None:
-    """Create the roles' backends off the event loop, once per pool.
-
-    The first use of a provider imports its package (litellm: seconds of file I/O), which an
-    ASGI server such as `langgraph dev` rejects as a blocking call inside the loop.
-    """
-    pool = pool_for(ctx.pool_key)
-    ready = _READY.setdefault(pool, set())
-    wanted = {(spec, ctx.api_base(spec)) for spec in (ctx.attacker, ctx.target, ctx.judge)
-              if not spec.startswith(CLASSIFIER_PREFIX)} - ready
-    if wanted:
-        await asyncio.to_thread(lambda: [pool.backend(spec, base) for spec, base in wanted])
-        ready.update(wanted)
+async def warm_up(ctx: Context) -> None:
+    """The roles' backends, created off the event loop (once per run)."""
+    await ctx.res.warm_up((spec, ctx.api_base(spec))
+                          for spec in (ctx.attacker, ctx.target, ctx.judge))
 
 
 def select(scores: list[float | None], ctx: Context) -> tuple[list[int], list[float]]:
@@ -141,28 +114,27 @@ def recursion_limit(ctx: Context) -> int:
 async def write_scenario(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """x^0: the attacker writes an opening where the character could break the principle."""
     ctx = runtime.context
-    await ensure_backends(ctx)
+    await warm_up(ctx)
     dim = MORAL_FOUNDATIONS.get(state.foundation)
-    text = prompts.render(prompts.resolve(ctx.scenario_prompt, prompts.SCENARIO_PROMPT),
-                          principle=state.principle, foundation=dim.name,
-                          foundation_definition=dim.definition)
+    text = ctx.templates().render("SCENARIO_PROMPT", principle=state.principle,
+                                  foundation=dim.name, foundation_definition=dim.definition)
     writer = attacker(ctx)
-    for attempt in range(SCENARIO_ATTEMPTS):
-        seed = call_seed(ctx, state.principle_id, 0, f"scenario{attempt or ''}")
-        scenario = clean_scenario((await writer.ask(None, text, seed=seed))[0].text)
-        if scenario:
-            return {"scenario": scenario, "round": 0, "calls": attempt + 1}
+    with metered() as meter:
+        for attempt in range(SCENARIO_ATTEMPTS):
+            seed = call_seed(ctx.seed, state.principle_id, 0, f"scenario{attempt or ''}")
+            scenario = clean_scenario((await writer.ask(None, text, seed=seed))[0].text)
+            if scenario:
+                return {"scenario": scenario, "round": 0, "requests": meter.requests}
     raise ValueError(f"the attacker {ctx.attacker} wrote an empty scenario "
                      f"{SCENARIO_ATTEMPTS} times for principle {state.principle_id!r}")
 
 
-async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[Verdict], int]:
-    """K continuations of x^t and the judge's verdict on each; returns them and the samples
-    asked for. With ``sample_fanout="requests"`` each continuation is judged as soon as it
-    arrives."""
+async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[Verdict]]:
+    """K continuations of x^t and the judge's verdict on each. With
+    ``sample_fanout="requests"`` each continuation is judged as soon as it arrives."""
     model, judge = target(ctx), violation_judge(ctx)
     messages = target_messages(ctx, state.principle, state.scenario, steer=ctx.steer_target)
-    seed = call_seed(ctx, state.principle_id, state.round, "sample")
+    seed = call_seed(ctx.seed, state.principle_id, state.round, "sample")
     if ctx.sample_fanout == "n":
         texts = [r.text for r in await model.complete(messages, n=ctx.samples, seed=seed)]
         verdicts = list(await asyncio.gather(*(judge.score(state.principle, state.scenario, t)
@@ -174,7 +146,7 @@ async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[
 
         pairs = await asyncio.gather(*(one(k) for k in range(ctx.samples)))
         texts, verdicts = [t for t, _ in pairs], [v for _, v in pairs]
-    return texts, verdicts, ctx.samples + sum(judge.samples_per_verdict(v) for v in verdicts)
+    return texts, verdicts
 
 
 async def e_step(state: State,
@@ -187,8 +159,10 @@ async def e_step(state: State,
     prompt (the paper mentions this option without details [R]).
     """
     ctx = runtime.context
-    await ensure_backends(ctx)
-    completions, verdicts, calls = await sample_and_judge(ctx, state)
+    await warm_up(ctx)
+    with metered() as meter:
+        completions, verdicts = await sample_and_judge(ctx, state)
+    requests = meter.requests
     scores = [v.score for v in verdicts]
     scored = [s for s in scores if s is not None]
     mean = sum(scored) / len(scored) if scored else None
@@ -206,15 +180,15 @@ async def e_step(state: State,
         "accepted": accepted, "candidates": state.candidates,
     }
     means = [h["mean_violation"] for h in state.history] + [mean]
-    limits = LoopLimits(ctx.rounds, ctx.max_calls, ctx.patience, ctx.min_improvement)
-    reason = exit_reason(limits, state.round, state.calls + calls,
+    limits = LoopLimits(ctx.rounds, ctx.max_requests, ctx.patience, ctx.min_improvement)
+    reason = exit_reason(limits, state.round, state.requests + requests,
                          [m for m in means if m is not None])
-    update = {"history": [record], "exit_reason": reason, "calls": calls,
+    update = {"history": [record], "exit_reason": reason, "requests": requests,
               "accepted_round": len(state.history) if accepted else state.accepted_round}
     if reason is not None:
         update["result"] = final_result(ctx, dataclasses.replace(
             state, history=[*state.history, record], exit_reason=reason,
-            calls=state.calls + calls, accepted_round=update["accepted_round"]))
+            requests=state.requests + requests, accepted_round=update["accepted_round"]))
     return Command(update=update, goto=route_after_round(reason))
 
 
@@ -227,7 +201,7 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     implemented, spec §1.3).
     """
     ctx = runtime.context
-    await ensure_backends(ctx)
+    await warm_up(ctx)
     base = state.history[state.accepted_round]
     kept = list(zip(base["kept"], base["weights"], strict=True))
     if not kept:  # nothing scored: show every continuation, equally weighted
@@ -238,27 +212,28 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         shown = f"{score:.2f}" if score is not None else "unscored"
         lines.append(f"{n}. (p={shown}) {base['completions'][i].strip()}")
     dim = MORAL_FOUNDATIONS.get(state.foundation)
-    text = prompts.render(prompts.resolve(ctx.rewrite_prompt, prompts.REWRITE_PROMPT),
-                          principle=state.principle, foundation=dim.name,
-                          scenario=base["scenario"], continuations="\n".join(lines))
+    text = ctx.templates().render("REWRITE_PROMPT", principle=state.principle,
+                                  foundation=dim.name, scenario=base["scenario"],
+                                  continuations="\n".join(lines))
     model = target(ctx)
     can_score = model.supports_loglik()
     n = ctx.rewrites if can_score else 1
-    seed = call_seed(ctx, state.principle_id, state.round + 1, "rewrite")
-    replies = await attacker(ctx).ask(None, text, n=n, seed=seed)
-    texts = list(dict.fromkeys(t for t in (clean_scenario(r.text) for r in replies) if t))
-    calls = n
-    candidates: list[dict[str, Any]] = [{"text": t, "objective": None} for t in texts]
-    if can_score and len(texts) > 1:
-        ys = [base["completions"][i] for i, _ in kept]
+    seed = call_seed(ctx.seed, state.principle_id, state.round + 1, "rewrite")
+    with metered() as meter:
+        replies = await attacker(ctx).ask(None, text, n=n, seed=seed)
+        texts = list(dict.fromkeys(t for t in (clean_scenario(r.text) for r in replies) if t))
+        candidates: list[dict[str, Any]] = [{"text": t, "objective": None} for t in texts]
+        scores: list[list[float]] = []
+        if can_score and len(texts) > 1:
+            ys = [base["completions"][i] for i, _ in kept]
+            try:
+                scores = await asyncio.gather(*(
+                    model.loglik(target_messages(ctx, state.principle, t, steer=False), ys)
+                    for t in texts))
+            except NotSupportedError:
+                scores = []
+    if scores:
         ws = [w for _, w in kept]
-        try:
-            scores = await asyncio.gather(*(
-                model.loglik(target_messages(ctx, state.principle, t, steer=False), ys)
-                for t in texts))
-        except NotSupportedError:
-            scores = []
-        calls += len(scores)
         for candidate, lls in zip(candidates, scores, strict=False):
             candidate["objective"] = sum(w * ll for w, ll in zip(ws, lls, strict=True))
     scored = [c for c in candidates if c["objective"] is not None]
@@ -267,7 +242,7 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         best = texts[0] if texts else base["scenario"]  # an empty rewrite keeps the prompt
     return {"scenario": best, "round": state.round + 1, "candidates": candidates,
-            "calls": calls}
+            "requests": meter.requests}
 
 
 def final_result(ctx: Context, state: State) -> dict[str, Any]:
@@ -280,7 +255,7 @@ def final_result(ctx: Context, state: State) -> dict[str, Any]:
         "completions": best["completions"], "scores": best["scores"],
         "judged_by": best["judged_by"], "mean_violation": best["mean_violation"],
         "violation_rate": best["violation_rate"], "rounds": state.round,
-        "exit_reason": state.exit_reason, "calls": state.calls,
+        "exit_reason": state.exit_reason, "requests": state.requests,
         "lineage": [h["scenario"] for h in state.history],
         "round_means": [h["mean_violation"] for h in state.history],
         "history": state.history,

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from valuegraph.config import ConfigError
-from valuegraph.evals.theories import MORAL_FOUNDATIONS
-from valuegraph.tools.rows import read_rows
+from valuegraph.tools.files import FileError, read_rows
+from valuegraph.values.theories import foundation_code
 
 SEED_FILE = "principles.jsonl"
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -54,19 +54,6 @@ def seed_principles_path() -> Path:
     from valuegraph.data import data_path
 
     return data_path(SEED_FILE)
-
-
-def foundation_code(value: str) -> str:
-    """``care`` / ``Care/Harm`` / ``harm`` -> ``care``.
-
-    Raises:
-        KeyError: not a Moral Foundation; the message lists the allowed codes.
-    """
-    text = value.strip().lower()
-    for dim in MORAL_FOUNDATIONS.dimensions:
-        if text in (dim.code, dim.name.lower(), *dim.name.lower().split("/")):
-            return dim.code
-    raise KeyError(f"unknown foundation {value!r}; allowed: {', '.join(MORAL_FOUNDATIONS.codes)}")
 
 
 def _check_row(row: dict[str, Any]) -> tuple[Principle | None, str | None]:
@@ -102,9 +89,9 @@ def load_principles(path: str | Path | None = None) -> list[Principle]:
     problems: list[str] = []
     first_line: dict[str, int] = {}
     try:
-        rows = list(read_rows(path))
-    except ValueError as exc:
-        raise PrincipleError(f"principles file {exc}") from None
+        rows = list(read_rows(path, "principles file"))
+    except FileError as exc:
+        raise PrincipleError(str(exc)) from None
     for line, row in rows:
         if isinstance(row, str):
             problems.append(f"line {line}: {row}")

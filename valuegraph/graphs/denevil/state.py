@@ -62,8 +62,8 @@ class State(InputState):
     continuations, their scores, the kept set."""
     accepted_round: int = 0
     """Index in ``history`` of the prompt the next rewrite starts from (the result's prompt)."""
-    calls: Annotated[int, operator.add] = 0
-    """Model samples this run asked for (cache hits included): the budget counter."""
+    requests: Annotated[int, operator.add] = 0
+    """Model requests this graph sent (cache hits are free): the budget counter."""
     exit_reason: str | None = None
     """Why the loop stopped: rounds, budget or no_improvement (None while running)."""
     result: dict[str, Any] | None = None

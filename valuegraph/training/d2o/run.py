@@ -47,7 +47,7 @@ def plan_d2o(config: D2ORunConfig) -> D2OPlan:
 
     Raises:
         ConfigError: On a bad option or an unloadable model.
-        DataError: On a bad data file, naming the line.
+        FileError: On a bad data file, naming the line.
     """
     data = config.data
     records = negatives = sampling = None

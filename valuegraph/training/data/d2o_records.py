@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from valuegraph.training.data.jsonl import DataError, read_records
+from valuegraph.tools.files import FileError, read_models
 from valuegraph.training.data.negatives import Negative
 
 
@@ -50,24 +50,24 @@ def load_d2o_records(path: Path | str, k: int) -> list[dict[str, Any]]:
     """Reads and validates a D²O JSONL file: fields, K self-samples each, one format throughout.
 
     Raises:
-        DataError: Naming the file and line of the first bad record.
+        FileError: Naming the file and line of the first bad record.
     """
     records = []
     text_format = None
-    for line, record in read_records(path, D2ORecord):
+    for line, record in read_models(path, D2ORecord):
         if len(record.self_samples) != k:
-            raise DataError(
+            raise FileError(
                 path,
-                line,
                 f"field 'self_samples': expected K={k} samples, got {len(record.self_samples)}",
+                line,
             )
         turns = [record.prompt, record.rejected, *record.self_samples]
         kinds = {_is_text(turn) for turn in turns}
         if len(kinds) > 1:
-            raise DataError(path, line, "mixes plain-text and message-list fields; use one format")
+            raise FileError(path, "mixes plain-text and message-list fields; use one format", line)
         if text_format is None:
             text_format = kinds.pop()
         elif kinds.pop() != text_format:
-            raise DataError(path, line, "format differs from the first record (text vs messages)")
+            raise FileError(path, "format differs from the first record (text vs messages)", line)
         records.append(record.model_dump())
     return records

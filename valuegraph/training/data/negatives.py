@@ -1,4 +1,5 @@
-"""Negative samples ``(prompt, rejected)`` for D²O, from PKU-SafeRLHF or DeNEVIL runs."""
+"""Negative samples ``(prompt, rejected)`` for D²O, from PKU-SafeRLHF, DeNEVIL runs or
+``bench moral`` outputs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from valuegraph.training.data.jsonl import DataError, read_records
+from valuegraph.graphs._shared.records import load_scored_completions
+from valuegraph.tools.files import FileError, read_models
 
 DENEVIL_THRESHOLD = 0.5
 """Violation threshold τ: a completion violates when its score is above it (DeNEVIL's EVR/APV)."""
@@ -31,15 +33,6 @@ class _PKURecord(BaseModel):
     is_response_1_safe: StrictBool
 
 
-class _DenevilRecord(BaseModel):
-    """A scored DeNEVIL completion: ``score`` is the judged violation probability."""
-
-    model_config = ConfigDict(extra="ignore")
-    prompt: str = Field(min_length=1)
-    completion: str
-    score: float = Field(ge=0.0, le=1.0)
-
-
 def _dedupe(negatives: list[Negative]) -> list[Negative]:
     return list(dict.fromkeys(negatives))
 
@@ -51,10 +44,10 @@ def load_pku_negatives(path: Path | str) -> list[Negative]:
     dropped and file order is kept.
 
     Raises:
-        DataError: On a malformed line, or if the file holds no unsafe response.
+        FileError: On a malformed line, or if the file holds no unsafe response.
     """
     negatives = []
-    for _, row in read_records(path, _PKURecord):
+    for _, row in read_models(path, _PKURecord):
         for response, safe in (
             (row.response_0, row.is_response_0_safe),
             (row.response_1, row.is_response_1_safe),
@@ -62,23 +55,27 @@ def load_pku_negatives(path: Path | str) -> list[Negative]:
             if not safe and response.strip():
                 negatives.append(Negative(row.prompt, response))
     if not negatives:
-        raise DataError(path, None, "no unsafe response (is_response_k_safe == false) found")
+        raise FileError(path, "no unsafe response (is_response_k_safe == false) found")
     return _dedupe(negatives)
 
 
 def load_denevil_negatives(
     path: Path | str, threshold: float = DENEVIL_THRESHOLD
 ) -> list[Negative]:
-    """Takes DeNEVIL completions whose violation score exceeds ``threshold`` as negatives.
+    """Takes scored completions whose violation score exceeds ``threshold`` as negatives.
+
+    ``path`` is a DeNEVIL run directory (the samples of its accepted prompts), a ``bench
+    moral`` output directory (``samples.jsonl``), or a JSONL file of either kind of record
+    (:func:`~valuegraph.graphs._shared.records.load_scored_completions`).
 
     Raises:
-        DataError: On a malformed line, or if no completion is above the threshold.
+        FileError: On a malformed line, or if no completion is above the threshold.
     """
     negatives = [
         Negative(row.prompt, row.completion)
-        for _, row in read_records(path, _DenevilRecord)
-        if row.score > threshold and row.completion.strip()
+        for row in load_scored_completions(path)
+        if row.score is not None and row.score > threshold and row.completion.strip()
     ]
     if not negatives:
-        raise DataError(path, None, f"no completion with score > {threshold}")
+        raise FileError(path, f"no completion with score > {threshold}")
     return _dedupe(negatives)

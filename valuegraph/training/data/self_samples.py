@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from valuegraph.tools.files import FileError, iter_jsonl
 from valuegraph.training.data.d2o_records import d2o_record
-from valuegraph.training.data.jsonl import DataError, iter_jsonl
 from valuegraph.training.data.negatives import Negative
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,11 @@ def _read_done(path: Path, k: int) -> dict[str, list[str]]:
         return {}
     done = {}
     for line_number, record in iter_jsonl(path):
+        if isinstance(record, str):
+            raise FileError(path, record, line_number)
         samples = record.get("self_samples")
         if not isinstance(samples, list) or len(samples) != k or "prompt" not in record:
-            raise DataError(path, line_number, f"not a D²O record with {k} self_samples")
+            raise FileError(path, f"not a D²O record with {k} self_samples", line_number)
         done[_record_prompt(record)] = [_completion_text(s) for s in samples]
     return done
 
@@ -119,7 +121,7 @@ async def build_d2o_records(
         The records, in the order of ``negatives``.
 
     Raises:
-        DataError: If the existing output file is not a D²O file with the same K.
+        FileError: If the existing output file is not a D²O file with the same K.
         ValueError: If the generator returns a number of completions other than K.
     """
     out_path = Path(out_path)

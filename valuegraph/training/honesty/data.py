@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from valuegraph.training.data.jsonl import DataError, read_records
+from valuegraph.tools.files import FileError, read_models
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +63,12 @@ def _resolve_image(path: Path, line: int, image: str | None, with_images: bool) 
     if not with_images:
         return None
     if not image:
-        raise DataError(path, line, "image record without an image (field 'image' or 'image_path')")
+        raise FileError(path, "image record without an image (field 'image' or 'image_path')", line)
     resolved = Path(image)
     if not resolved.is_absolute():
         resolved = path.parent / resolved
     if not resolved.is_file():
-        raise DataError(path, line, f"image file not found: {image}")
+        raise FileError(path, f"image file not found: {image}", line)
     return str(resolved)
 
 
@@ -118,16 +118,16 @@ def build_honesty_examples(
         The shuffled examples.
 
     Raises:
-        DataError: On a bad record, naming the file and line.
+        FileError: On a bad record, naming the file and line.
         ValueError: If ``answerable_ratio`` is negative.
     """
     if answerable_ratio < 0:
         raise ValueError(f"answerable_ratio must be >= 0, got {answerable_ratio}")
     honesty_path = Path(honesty_path)
     examples = []
-    for line, item in read_records(honesty_path, HonestyItem):
+    for line, item in read_models(honesty_path, HonestyItem):
         if item.chosen is None and not item.reason:
-            raise DataError(honesty_path, line, "needs 'chosen' or a 'reason' to build it from")
+            raise FileError(honesty_path, "needs 'chosen' or a 'reason' to build it from", line)
         chosen = item.chosen or REFUSAL_TEMPLATE.format(reason=item.reason)
         image = _resolve_image(honesty_path, line, item.image, with_images)
         examples.append(_example(item.question, chosen, item.rejected, image, fmt))
@@ -135,9 +135,9 @@ def build_honesty_examples(
     if answerable_path is not None and answerable_ratio > 0:
         answerable_path = Path(answerable_path)
         answerable = []
-        for line, extra in read_records(answerable_path, AnswerableItem):
+        for line, extra in read_models(answerable_path, AnswerableItem):
             if fmt == "preference" and not extra.rejected:
-                raise DataError(answerable_path, line, "preference methods need 'rejected'")
+                raise FileError(answerable_path, "preference methods need 'rejected'", line)
             image = _resolve_image(answerable_path, line, extra.image, with_images)
             answerable.append(_example(extra.question, extra.chosen, extra.rejected, image, fmt))
         wanted = round(answerable_ratio * len(examples))

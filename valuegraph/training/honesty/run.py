@@ -46,7 +46,7 @@ def plan_honesty(config: HonestyRunConfig, method: Method | None = None) -> Hone
 
     Raises:
         ConfigError: On a bad option, a missing method or an unloadable model.
-        DataError: On a bad data file, naming the line.
+        FileError: On a bad data file, naming the line.
     """
     method = method or config.method
     if method is None:

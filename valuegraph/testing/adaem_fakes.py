@@ -12,7 +12,7 @@ import json
 import random
 from typing import Any
 
-from valuegraph.evals.theories import SCHWARTZ
+from valuegraph.values.theories import SCHWARTZ
 
 SUBJECTS = [
     "nurses", "farmers", "teenagers", "landlords", "pensioners", "migrant workers", "soldiers",

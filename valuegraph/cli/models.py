@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
-from valuegraph.config import RunConfig
-from valuegraph.tools.pool import ModelPool
-from valuegraph.tools.types import NotSupportedError
+from valuegraph.cli.common import ConfigOpt, SetOpt, check_models, fail, load_config, out
+from valuegraph.config import ConfigError, RunConfig
+from valuegraph.tools.specs import SpecError
 
 CONTINUATIONS = (" Paris", " Berlin")
 QUESTION = "What is the capital of France? Answer in one word."
@@ -17,6 +20,9 @@ QUESTION = "What is the capital of France? Answer in one word."
 
 async def check_backends(cfg: RunConfig, specs: list[str], prompt: str, out: Console) -> bool:
     """Probe each spec and print what it did. Returns False if any backend failed to generate."""
+    from valuegraph.tools.pool import ModelPool
+    from valuegraph.tools.types import NotSupportedError
+
     pool = ModelPool(None, api_bases=cfg.api_bases, max_attempts=2)
     roles = {spec: [r for r, s in cfg.models.items() if s == spec] for spec in specs}
     ok = True
@@ -43,3 +49,29 @@ async def check_backends(cfg: RunConfig, specs: list[str], prompt: str, out: Con
         out.print(f"  loglik      {prompt!r} + {escape(loglik)}", soft_wrap=True)
     await pool.aclose()
     return ok
+
+
+def models(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m",
+                                                     help="Extra spec to check.")] = None,
+    prompt: str = "The capital of France is",
+) -> None:
+    """List the configured backends and check each: a real generation and a log-likelihood."""
+    from valuegraph.tools.specs import parse_spec
+
+    try:
+        cfg = load_config(config, set_)
+        check_models(cfg)
+        specs = sorted(set(cfg.models.values()) | set(model or []))
+        for spec in specs:
+            parse_spec(spec, cfg.api_bases.get(spec))
+    except (ConfigError, SpecError) as exc:
+        raise fail(str(exc)) from None
+    ok = asyncio.run(check_backends(cfg, specs, prompt, out))
+    raise typer.Exit(0 if ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(models)

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from valuegraph.evals.stats import bootstrap_ci
+from valuegraph.values.stats import bootstrap_ci
 
 PromptScores = Sequence[float | None]
 """The K scores of one prompt's completions (None: unscored)."""

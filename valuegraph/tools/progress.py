@@ -1,4 +1,4 @@
-"""Rich progress bars for long runs (quiet when output is not a terminal)."""
+"""Progress of long runs: rich bars in a terminal, nothing for Python callers."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ def make_progress(console: Console | None = None) -> Progress:
         console=console,
         transient=False,
     )
+
+
+class NullProgress:
+    """The progress interface with nothing shown (Python callers, tests)."""
+
+    def add_task(self, description: str, **fields: object) -> int:
+        return 0
+
+    def update(self, task: int, **fields: object) -> None:
+        return None
+
+    def __enter__(self) -> NullProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

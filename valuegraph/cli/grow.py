@@ -1,8 +1,8 @@
 """``valuegraph grow``: autonomous AdAEM benchmark growth, releases and approvals.
 
     valuegraph grow -e hosted_vllm/llama -e hosted_vllm/qwen --judge openai/gpt-4o-mini \\
-        --budget 1500 --release-every 500 --hours 48
-    valuegraph grow --budget none              # forever (until --max-calls, --hours or Ctrl-C)
+        --steps 1500 --release-every 500 --hours 48
+    valuegraph grow --steps none               # forever (until --budget, --hours or Ctrl-C)
     valuegraph grow --resume RUN               # continue after a crash, a kill or --hours
     valuegraph grow release RUN                # write the next versioned release now
     valuegraph grow approve RUN --reject ID    # answer a pending approval (--approval runs)
@@ -16,35 +16,45 @@ from typing import Annotated, Any
 
 import typer
 
+from valuegraph.cli.common import (
+    ConfigOpt,
+    RunsDirOpt,
+    SetOpt,
+    check_models,
+    execute,
+    fail,
+    load_config,
+    out,
+    parse_count,
+    runs_dir_of,
+)
+from valuegraph.config import ConfigError, RunConfig, validate_config
+from valuegraph.tools.files import FileError
+from valuegraph.tools.specs import SpecError
+
 grow_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                        help="Grow an AdAEM value benchmark autonomously (UCB bandit over topics).")
 
 
-def _optional_int(raw: str | None, name: str) -> int | None:
-    from valuegraph.config import ConfigError
+def _open_adaem(run_ref: str, runs_dir: Path | None) -> tuple[Any, RunConfig]:
+    from valuegraph.tools.rundir import RunDir
 
-    if raw is None or raw.lower() == "none":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number or 'none', got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0 or 'none', got {value}")
-    return value
+    run_dir = RunDir.open(runs_dir_of(runs_dir), run_ref)
+    cfg = run_dir.config()
+    if cfg.graph != "adaem":
+        raise ConfigError(f"run {run_ref!r} is a {cfg.graph!r} run, not an adaem run")
+    return run_dir, cfg
 
 
 @grow_app.callback(invoke_without_command=True)
 def grow(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", "-c",
-                                                help="Run config (YAML/TOML).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s",
-                                                   help="Override: key=value.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    steps: Annotated[str | None, typer.Option(
+        help="B: bandit steps (paper: 1500); 'none' grows until another bound.")] = None,
     budget: Annotated[str | None, typer.Option(
-        help="B: bandit steps (paper: 1500); 'none' grows forever.")] = None,
-    max_calls: Annotated[str | None, typer.Option(
-        help="Most model calls, cache hits included ('none': no limit).")] = None,
+        help="Most model requests over the whole run ('none': no limit).")] = None,
     hours: Annotated[float | None, typer.Option(help="Stop starting steps after this long.")
                      ] = None,
     explorer: Annotated[list[str] | None, typer.Option(
@@ -62,32 +72,26 @@ def grow(
     approval: Annotated[bool | None, typer.Option(
         "--approval/--no-approval", help="Ask a human to approve new questions.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
-    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+    runs_dir: RunsDirOpt = None,
     resume: Annotated[str | None, typer.Option(help="Continue this run (id or directory).")
                       ] = None,
 ) -> None:
-    """Grow a benchmark until its budget, --max-calls or --hours; checkpoints every step."""
+    """Grow a benchmark until --steps, --budget or --hours; checkpoints every step."""
     if ctx.invoked_subcommand is not None:
         return
-    from valuegraph.cli import _execute, check_models, fail, load_config
-    from valuegraph.config import ConfigError, RunConfig
     from valuegraph.graphs import load_runner
     from valuegraph.tools.rundir import RunDir
-    from valuegraph.tools.specs import SpecError
 
     try:
         runner = load_runner("adaem")
         if resume is not None:
-            run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, resume)
-            cfg = run_dir.config()
-            if cfg.graph != "adaem":
-                raise ConfigError(f"run {resume!r} is a {cfg.graph!r} run, not an adaem run")
+            run_dir, cfg = _open_adaem(resume, runs_dir)
             check_models(cfg)
             runner.validate(cfg)
         else:
             params: dict[str, Any] = {}
-            if budget is not None:
-                params["steps"] = _optional_int(budget, "--budget")
+            if steps is not None:
+                params["steps"] = parse_count(steps, "--steps", "bandit steps")
             for key, value in (("explorers", explorer), ("respondents", respondent),
                                ("safety_judge", safety_judge), ("theory", theory),
                                ("release_every", release_every), ("max_hours", hours),
@@ -101,18 +105,16 @@ def grow(
                                         "runs_dir": runs_dir}
             cfg = load_config(config, set_, explicit)
             update: dict[str, Any] = {"params": {**cfg.params, **params},
-                      "models": {**cfg.models, **models}}
-            if max_calls is not None:
-                update["budget"] = _optional_int(max_calls, "--max-calls")
-            cfg = RunConfig.model_validate({**cfg.model_dump(), **update})
+                                      "models": {**cfg.models, **models}}
+            if budget is not None:
+                update["budget"] = parse_count(budget, "--budget", "model requests")
+            cfg = validate_config({**cfg.model_dump(), **update})
             check_models(cfg)
             runner.validate(cfg)
             run_dir = RunDir.create(cfg)
-    except (ConfigError, SpecError) as exc:
+    except (ConfigError, SpecError, FileError) as exc:
         raise fail(str(exc)) from None
-    except ValueError as exc:  # pydantic's ValidationError
-        raise fail(f"invalid setting: {str(exc).splitlines()[0]}") from None
-    raise typer.Exit(_execute(runner, cfg, run_dir))
+    raise typer.Exit(execute(runner, cfg, run_dir))
 
 
 @grow_app.command("release")
@@ -122,34 +124,26 @@ def release_cmd(
         help="Other releases to deduplicate against (repeat).")] = None,
     min_score: Annotated[float | None, typer.Option(help="Leave out questions below this S.")
                          ] = None,
-    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+    runs_dir: RunsDirOpt = None,
 ) -> None:
     """Write the next versioned release of a run (safe beside a live run)."""
-    from valuegraph.cli import fail, out
-    from valuegraph.config import ConfigError, RunConfig
     from valuegraph.graphs.adaem.release import ReleaseError, write_release
-    from valuegraph.graphs.adaem.runner import settings
-    from valuegraph.tools.rundir import RunDir
+    from valuegraph.graphs.adaem.runner import RUNNER, release_info
 
     try:
-        run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, run_ref)
-        cfg = run_dir.config()
-        if cfg.graph != "adaem":
-            raise ConfigError(f"run {run_ref!r} is a {cfg.graph!r} run, not an adaem run")
+        run_dir, cfg = _open_adaem(run_ref, runs_dir)
         missing = [str(p) for p in against or [] if not p.exists()]
         if missing:
             raise ConfigError(f"--against path(s) not found: {', '.join(missing)}")
-        _, ctx = settings(cfg)
-    except ConfigError as exc:
+        _, ctx = RUNNER.settings(cfg)
+    except (ConfigError, FileError) as exc:
         raise fail(str(exc)) from None
     import numpy as np
 
     from valuegraph.tools.embeddings import MiniLMEmbedding
 
     embedding = MiniLMEmbedding()
-    info = {"run_id": run_dir.run_id, "seed": ctx.seed, "theory": ctx.theory,
-            "pools": {"p1": ctx.p1, "p2": ctx.p2, "judge": ctx.judge, "optimizer": ctx.optimizer,
-                      "safety_judge": ctx.safety_judge}}
+    info = release_info(run_dir.run_id, ctx)
     try:
         made = write_release(run_dir.root, lambda texts: np.asarray(embedding(list(texts))),
                              against=list(against or []), min_score=min_score,
@@ -173,16 +167,14 @@ def approve_cmd(
                       ] = None,
     reject_all: Annotated[bool, typer.Option("--reject-all", help="Reject every pending one.")
                           ] = False,
-    runs_dir: Annotated[Path | None, typer.Option(help="Where runs live.")] = None,
+    runs_dir: RunsDirOpt = None,
 ) -> None:
     """Answer a pending approval: every pending question is approved unless rejected."""
-    from valuegraph.cli import fail, out
-    from valuegraph.config import ConfigError, RunConfig
     from valuegraph.graphs.adaem.runner import APPROVAL_DECISION, APPROVAL_PENDING
-    from valuegraph.tools.rundir import RunDir, write_atomic
+    from valuegraph.tools.files import write_atomic
 
     try:
-        run_dir = RunDir.open(runs_dir or RunConfig().runs_dir, run_ref)
+        run_dir, _ = _open_adaem(run_ref, runs_dir)
         pending_path = run_dir.root / APPROVAL_PENDING
         if not pending_path.is_file():
             raise ConfigError(f"run {run_ref!r} has no pending approval")
@@ -198,6 +190,5 @@ def approve_cmd(
     out.print(f"approved {len(pending) - len(rejected)}, rejected {len(rejected)}")
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Mount ``valuegraph grow`` (called by valuegraph.cli)."""
+def register(app: typer.Typer) -> None:
     app.add_typer(grow_app, name="grow")

@@ -1,7 +1,7 @@
 """``valuegraph train``: D²O and honesty alignment from a YAML or TOML run configuration.
 
 Mounted by the main CLI as ``valuegraph train``; also runnable as
-``python -m valuegraph.training.cli`` (the form ``accelerate launch -m`` needs). Bad input
+``python -m valuegraph.cli.train`` (the form ``accelerate launch -m`` needs). Bad input
 prints one line to stderr and exits with status 2 before anything is written.
 """
 
@@ -13,14 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from valuegraph.training.data.jsonl import DataError
-from valuegraph.training.run_config import (
-    METHODS,
-    ConfigError,
-    D2ORunConfig,
-    HonestyRunConfig,
-    load_run_config,
-)
+from valuegraph.config import ConfigError
+from valuegraph.tools.files import FileError
+from valuegraph.training.run_config import METHODS
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +49,12 @@ def _require_train_extra() -> None:
         _fail(f"training needs the train extra ({error}); pip install 'valuegraph[train]'")
 
 
-def _load(config: Path | None, model: type, output_dir: Path | None) -> Any:
+def _load(config: Path | None, kind: str, output_dir: Path | None) -> Any:
+    from valuegraph.training.run_config import D2ORunConfig, HonestyRunConfig, load_run_config
+
     if config is None:
         _fail("--config is required: a run configuration file (.yaml, .yml or .toml)")
+    model = D2ORunConfig if kind == "d2o" else HonestyRunConfig
     run_config = load_run_config(config, model)
     if output_dir is not None:
         run_config = run_config.model_copy(update={"output_dir": output_dir})
@@ -72,8 +70,8 @@ def d2o(
     from valuegraph.training.d2o import run
 
     try:
-        plan = run.plan_d2o(_load(config, D2ORunConfig, output_dir))
-    except (ConfigError, DataError) as error:
+        plan = run.plan_d2o(_load(config, "d2o", output_dir))
+    except (ConfigError, FileError) as error:
         _fail(str(error))
     if data_only:
         if plan.records is not None:
@@ -95,10 +93,15 @@ def honesty(
     from valuegraph.training.honesty import run
 
     try:
-        plan = run.plan_honesty(_load(config, HonestyRunConfig, output_dir), method)
-    except (ConfigError, DataError) as error:
+        plan = run.plan_honesty(_load(config, "honesty", output_dir), method)
+    except (ConfigError, FileError) as error:
         _fail(str(error))
     typer.echo(str(run.execute_honesty(plan).output_dir))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(train_app, name="train",
+                  help="Train with D2O or honesty SFT/DPO/SimPO/ORPO (needs valuegraph\\[train]).")
 
 
 if __name__ == "__main__":

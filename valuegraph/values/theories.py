@@ -134,3 +134,16 @@ THEORIES: dict[str, Theory] = {
     "big_five": BIG_FIVE,
     "honesty": HONESTY_TYPES,
 }
+
+
+def foundation_code(value: str) -> str:
+    """``care`` / ``Care/Harm`` / ``harm`` -> ``care``.
+
+    Raises:
+        KeyError: not a Moral Foundation; the message lists the allowed codes.
+    """
+    text = value.strip().lower()
+    for dim in MORAL_FOUNDATIONS.dimensions:
+        if text in (dim.code, dim.name.lower(), *dim.name.lower().split("/")):
+            return dim.code
+    raise KeyError(f"unknown foundation {value!r}; allowed: {', '.join(MORAL_FOUNDATIONS.codes)}")

@@ -1,0 +1,5 @@
+"""``python -m valuegraph``: the command line."""
+
+from valuegraph.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m valuegraph.cli``: the command line."""
+
+from valuegraph.cli import main
+
+main()
