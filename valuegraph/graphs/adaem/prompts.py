@@ -9,6 +9,10 @@ judge prompts (L3, L4) belong to the value labeller shared with ``bench values``
 
 from __future__ import annotations
 
+from valuegraph.agents.value_labeller import JUDGE_VALUE as JUDGE_VALUE
+from valuegraph.agents.value_labeller import JUDGE_VALUES_JOINT as JUDGE_VALUES_JOINT
+from valuegraph.agents.value_labeller import OPINION as OPINION
+
 # L5: chain-of-thought exploration: one new contextual fact grounded in reality.
 EXPLORE_FACT = """\
 You help build a benchmark of controversial questions that reveal the values of whoever answers.
