@@ -9,11 +9,16 @@ from typing import Any
 
 
 def file_digest(path: Path) -> str:
-    """The first 16 hex digits of a file's SHA-256, to pin the exact data used."""
+    """The first 16 hex digits of a SHA-256 that pins the exact data used: of the file, or of
+    a run or bench directory's top-level JSONL files (name and content, in name order)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.name.encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()[:16]
 
 
