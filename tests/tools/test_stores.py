@@ -74,3 +74,32 @@ def test_run_log_masks_secret_values(tmp_path, monkeypatch):
         logging.getLogger("valuegraph").removeHandler(handler)
     text = (run.root / "run.log").read_text()
     assert "calling with key ***" in text and "very-secret" not in text
+
+
+def test_writer_repairs_a_torn_tail_and_keeps_the_fragment(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": 1}\n{"id": 2, "tru')
+    log = ResultLog(path, writer=True)
+    assert log.repaired == tmp_path / "r.jsonl.torn-1"
+    assert log.repaired.read_text() == '{"id": 2, "tru'
+    log.append({"id": 3})
+    assert [r["id"] for r in log] == [1, 3]
+    assert path.read_text() == '{"id": 1}\n{"id": 3}\n'
+    assert ResultLog(path, writer=True).repaired is None  # a clean file is left alone
+
+
+def test_a_broken_inner_line_names_the_line(tmp_path):
+    from valuegraph.tools.files import FileError
+
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": 1}\nnot json\n{"id": 3}\n')
+    with pytest.raises(FileError, match=r"r.jsonl:2: broken record: not valid JSON"):
+        ResultLog(path).read()
+
+
+def test_redaction_keeps_token_settings_and_counts(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_abcdefghijklmnop")
+    data = {"target_max_tokens": 128, "prompt_tokens": 9, "authorization": "Bearer x",
+            "note": "key hf_abcdefghijklmnop here"}
+    assert redact(data) == {"target_max_tokens": 128, "prompt_tokens": 9,
+                            "authorization": "***", "note": "key *** here"}

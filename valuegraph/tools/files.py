@@ -59,14 +59,22 @@ Row = tuple[int, dict[str, Any] | str]
 """A line number and the object on that line, or what is wrong with the line."""
 
 
-def iter_jsonl(path: str | Path, what: str = "JSONL file") -> Iterator[Row]:
+def iter_jsonl(path: str | Path, what: str = "JSONL file", *,
+               skip_torn_tail: bool = False) -> Iterator[Row]:
     """``(line, object)`` for each non-blank line; ``object`` is the problem (a string) for a
     line that is not a JSON object, so callers can report every bad line at once.
+
+    ``skip_torn_tail``: a last line without its newline (a writer killed mid-append, never
+    acknowledged) is left out instead of reported.
 
     Raises:
         FileError: the file cannot be read as UTF-8 text.
     """
-    for number, text in enumerate(read_text(path, what).splitlines(), start=1):
+    lines = read_text(path, what).split("\n")
+    tail = lines.pop()  # "" when the file ends with a newline
+    if tail and not skip_torn_tail:
+        lines.append(tail)
+    for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
         try:

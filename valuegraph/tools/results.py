@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from valuegraph.tools.files import FileError, append_line, read_text
+from valuegraph.tools.files import FileError, append_line, iter_jsonl
 from valuegraph.tools.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -81,18 +81,10 @@ class ResultLog:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
             return
-        text = read_text(self.path, "results file")
-        lines = text.split("\n")
-        for number, line in enumerate(lines[:-1], start=1):  # the last piece is "" or torn
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FileError(self.path, f"broken record ({exc.msg}); the file was edited or "
-                                "damaged, fix or remove that line", number) from None
-            if not isinstance(value, dict):
-                raise FileError(self.path, "a record must be a JSON object", number)
+        for number, value in iter_jsonl(self.path, "results file", skip_torn_tail=True):
+            if isinstance(value, str):
+                raise FileError(self.path, f"broken record: {value}; the file was edited or "
+                                "damaged, fix or remove that line", number)
             yield value
 
     def read(self) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ def test_jsonl_seeds_load_with_defaults(tmp_path):
     ([{"topic": "one", "questions": ["A?"], "topic_id": "x"},
       {"topic": "two", "questions": ["B?"], "topic_id": "x"}],
      r"s\.jsonl:2: topic_id 'x' already used on line 1"),
-    ([[1, 2]], r"s\.jsonl:1: expected a JSON object, got list"),
+    ([[1, 2]], r"s\.jsonl:1: expected a JSON object"),
     ([""], r"no topics found"),
 ])
 def test_jsonl_seed_errors_name_the_line(tmp_path, lines, message):

@@ -17,12 +17,13 @@ by the runner.
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from valuegraph.graphs._shared.budget import LoopLimits
+from valuegraph.graphs._shared.budget import exit_reason as kit_exit_reason
 from valuegraph.graphs._shared.routing import on_loop
 from valuegraph.graphs.adaem import nodes
 from valuegraph.graphs.adaem.context import AdaemContext
@@ -36,13 +37,12 @@ DONE_REASONS = ("steps", "budget")
 
 def exit_reason(state: AdaemState, ctx: AdaemContext, now: float | None = None) -> str | None:
     """Why no further step may start now: "steps" (B reached), "budget" (model requests),
-    "wall_clock" (the deadline passed) or "segment" (this invocation's share is done)."""
-    if ctx.steps is not None and state.steps_done >= ctx.steps:
-        return "steps"
-    if ctx.max_requests is not None and state.requests_made >= ctx.max_requests:
-        return "budget"
-    if ctx.deadline is not None and (now if now is not None else time.time()) >= ctx.deadline:
-        return "wall_clock"
+    "wall_clock" (the deadline passed) or "segment" (this invocation's share is done). The
+    kit's exit rule decides the first three (its "rounds" are AdAEM's bandit steps)."""
+    limits = LoopLimits(ctx.steps, ctx.max_requests, deadline=ctx.deadline)
+    reason = kit_exit_reason(limits, state.steps_done, state.requests_made, [], now)
+    if reason is not None:
+        return "steps" if reason == "rounds" else reason
     if state.segment_steps >= ctx.steps_per_segment:
         return "segment"
     return None

@@ -14,7 +14,6 @@ Errors name the file and line: ``seeds.jsonl:7: questions: ...``.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from valuegraph.tools.files import FileError, iter_jsonl
 
 CATEGORIES = (
     "Politics & International Relations",
@@ -117,19 +118,12 @@ def load_jsonl_seeds(path: str | Path) -> list[Topic]:
     topics: list[Topic] = []
     seen: dict[str, int] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeedError(f"cannot read seed file {path}: {exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SeedError(f"{path.name}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise SeedError(f"{path.name}:{number}: expected a JSON object, "
-                            f"got {type(data).__name__}")
+        rows = list(iter_jsonl(path, "seed file"))
+    except FileError as exc:
+        raise SeedError(str(exc)) from None
+    for number, data in rows:
+        if isinstance(data, str):
+            raise SeedError(f"{path.name}:{number}: {data}")
         try:
             record = SeedRecord.model_validate(data)
         except ValidationError as exc:
