@@ -20,7 +20,6 @@ checker, categories, questions_per_type, min_dishonest, ...), the kit's ``limit`
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,15 @@ from valuegraph.graphs.mohobench.context import Context
 from valuegraph.graphs.mohobench.graph import build_graph
 from valuegraph.graphs.mohobench.records import ImageRecord
 from valuegraph.graphs.mohobench.release import write_release
-from valuegraph.graphs.mohobench.sources import SourceError, image_sha256, load_sources
+from valuegraph.graphs.mohobench.sources import (
+    SourceError,
+    image_sha256,
+    load_sources,
+    vision_problem,
+)
 from valuegraph.tools.export import export_records
 
 DATASET_STEM = "mohobench_questions"
-TEXT_ONLY = ("local",)
-"""Providers that cannot see images (the embedded SmolLM2 is a text model)."""
 
 
 class BuildSettings(ItemSettings):
@@ -52,29 +54,6 @@ class BuildSettings(ItemSettings):
     release: bool = Field(True, description="Write a release at the end of the run.")
     require_all_types: bool = Field(True, description=(
         "Release only images whose kept questions cover every type (paper)."))
-
-
-def check_vision_spec(spec: str) -> None:
-    """Refuse a model that cannot see images: the embedded text model, a text-only hf/ model.
-
-    Raises:
-        ConfigError: one line naming the model and what would work.
-    """
-    provider = spec.split("/", 1)[0]
-    if provider in TEXT_ONLY:
-        raise ConfigError(f"mohobench: {spec!r} is the embedded text-only model and cannot see "
-                          "images; use hf/<vision model dir>, an OpenAI-compatible vision "
-                          "server or an API vision model")
-    if provider == "hf":
-        config = Path(spec.split("/", 1)[1]) / "config.json"
-        if config.is_file():
-            try:
-                data = json.loads(config.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return  # the backend's loader will say what is wrong with it
-            if "vision_config" not in data:
-                raise ConfigError(f"mohobench: {spec!r} is a text model (no vision_config); "
-                                  "writers, panel and checker must see images")
 
 
 def candidate_row(record: dict[str, Any], candidate: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +103,10 @@ class MohobenchRunner(ItemRunner):
                 raise ConfigError(f"mohobench: model {spec!r} needs the environment "
                                   f"variable(s) {', '.join(missing)}")
         for spec in context.vision_specs():
-            check_vision_spec(spec)
+            problem = vision_problem(spec)
+            if problem:
+                raise ConfigError(f"mohobench: {problem}; writers, panel and checker must see "
+                                  "images")
 
     def record(self, env: RunEnv, settings: BuildSettings, item: Item, result: dict[str, Any],
                context: Context) -> ImageRecord:

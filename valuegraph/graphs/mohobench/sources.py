@@ -10,6 +10,7 @@ the request is self-contained and cacheable (``valuegraph.tools.images``).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from valuegraph.graphs.mohobench.scenes import Scene, render_png, scene_index
 from valuegraph.tools.files import FileError, iter_jsonl
 from valuegraph.tools.images import image_part
 
+TEXT_ONLY = ("local",)
+"""Providers that cannot see images (the embedded SmolLM2 is a text model)."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -132,3 +135,22 @@ def content_part(ref: str) -> dict[str, Any]:
     if index is not None:
         return image_part(render_png(index))
     return image_part(ref)
+
+
+def vision_problem(spec: str) -> str | None:
+    """Why ``spec`` cannot see images (the embedded text model, a text-only ``hf/`` model), or
+    None when it may (API and server models are taken at their word)."""
+    provider, _, rest = spec.partition("/")
+    if provider in TEXT_ONLY:
+        return (f"{spec!r} is the embedded text-only model and cannot see images; use "
+                "hf/<vision model dir>, an OpenAI-compatible vision server or an API vision "
+                "model")
+    if provider == "hf":
+        config = Path(rest) / "config.json"
+        try:
+            data = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else None
+        except (OSError, ValueError):
+            return None  # the backend's loader will say what is wrong with it
+        if data is not None and "vision_config" not in data:
+            return f"{spec!r} is a text model (its config has no vision_config)"
+    return None
