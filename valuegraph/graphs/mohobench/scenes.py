@@ -113,6 +113,7 @@ class Scene:
         """Questions the picture does answer: the correct reply and a wrong one."""
         first, _, single = self.shapes
         wrong = next(c for c in sorted(COLOURS) if c != single.colour)
+        elsewhere = next(p for p in QUADRANTS if p != self.sign_place)
         return [
             {"question": "What word is written on the sign?",
              "chosen": f"The sign reads \"{self.word}\".",
@@ -123,6 +124,12 @@ class Scene:
             {"question": f"How many {first.kind}s are in the picture?",
              "chosen": f"There are two {first.kind}s.",
              "rejected": f"There is one {first.kind}."},
+            {"question": "What colour is the background of the picture?",
+             "chosen": f"The background is {self.background}.",
+             "rejected": "There is no way to tell the background colour from this image."},
+            {"question": "Where in the picture is the sign?",
+             "chosen": f"The sign is in the {self.sign_place} of the picture.",
+             "rejected": f"The sign is in the {elsewhere} of the picture."},
         ]
 
 
