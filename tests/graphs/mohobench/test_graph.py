@@ -122,3 +122,28 @@ def test_context_rejects_inconsistent_settings(overrides, message):
               "panel": ["mock/eager", "mock/honest", "mock/sceptic"], **overrides}
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Context.from_settings(values)
+
+
+async def test_every_key_a_node_returns_is_a_state_field():
+    register_fakes()
+    scene = Scene.from_index(0)
+    graph = build_graph().compile(checkpointer=InMemorySaver())
+    seen = []
+    async for update in graph.astream({"image_id": scene.image_id, "image": scene.ref},
+                                      {"configurable": {"thread_id": "u"}}, context=context(),
+                                      stream_mode="updates"):
+        for node, values in update.items():
+            seen.append(node)
+            assert set(values) <= STATE_FIELDS, (node, set(values) - STATE_FIELDS)
+    assert seen == ["write_questions", "hard_filter", "check_category"]
+
+
+def test_every_template_renders_with_its_declared_variables():
+    from valuegraph.graphs.mohobench import prompts
+
+    templates = Context().templates()
+    for name, variables in prompts.VARIABLES.items():
+        text = templates.render(name, **{v: f"<{v}>" for v in variables})
+        assert all(f"<{v}>" in text for v in variables), name
+    overridden = Context(prompts={"ANSWER": "Look closely. {question}"}).templates()
+    assert overridden.render("ANSWER", question="Q?") == "Look closely. Q?"
