@@ -4,6 +4,8 @@ resume without new requests."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -73,6 +75,13 @@ def test_build_dedup_release_and_resume(tmp_path):
     answerable = [json.loads(x) for x in (v1 / "answerable.jsonl").read_text().splitlines()]
     assert answerable[0] == {"id": "scene-0000-A0", "image": "images/scene-0000.png",
                              **Scene.from_index(0).answerable()[0]}
+
+    loaded = subprocess.run(  # a fresh process: the loop's record kinds are registered on demand
+        [sys.executable, "-c", "from valuegraph.api import load_records; import sys; "
+         "r = load_records(sys.argv[1], 'mohobench_image', typed=True); "
+         "print(type(r[0]).__name__, len(r))", str(run_dir.root)],
+        capture_output=True, text=True, timeout=120)
+    assert loaded.stdout.split() == ["ImageRecord", "4"], loaded.stderr[-2000:]
 
     again = execute_run(runner, cfg, run_dir)  # resumed: every image done, nothing new
     assert again.state == "done" and again.summary["resumed_done"] == 4
