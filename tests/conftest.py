@@ -80,3 +80,11 @@ def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from valuegraph.testing.tiny_models import build_tiny_llama
 
     return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random LLaVA (CLIP tower + 2-layer Llama) with a processor, saved to disk."""
+    from valuegraph.testing.tiny_vlm import build_tiny_llava
+
+    return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"), tiny_lm_dir)

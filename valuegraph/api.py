@@ -59,5 +59,8 @@ def load_records(run: str | Path, kind: str | None = None, *,
     path = Path(run)
     if not path.is_dir():
         raise ConfigError(f"no run directory {path}")
-    records = [r for r in RunDir(path).results if kind is None or r.get("kind") == kind]
+    run_dir = RunDir(path)
+    records = [r for r in run_dir.results if kind is None or r.get("kind") == kind]
+    if typed and (run_dir.root / "config.yaml").is_file():
+        load_runner(run_dir.config().graph)  # registers the loop's own record kinds
     return [parse_record(r) for r in records] if typed else records

@@ -9,8 +9,6 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.training.tiny_vlm import build_tiny_llava
-
 CPU_TRAINING = {
     "use_cpu": True,
     "bf16": False,
@@ -36,12 +34,6 @@ def _single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="session")
-def tiny_vlm_dir(tiny_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random LLaVA with a processor, saved to disk."""
-    return build_tiny_llava(tmp_path_factory.mktemp("tiny-llava"), tiny_lm_dir)
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,7 @@ def workdir(tmp_path, tiny_lm_dir, image_paths):
             {
                 "model": str(tiny_lm_dir),
                 "output_dir": "out",
-                "data": {"honesty": "honesty.jsonl"},
+                "data": {"honesty": "honesty.jsonl", "allow_unmixed": True},
                 "training": CPU_TRAINING,
             }
         )

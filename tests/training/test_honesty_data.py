@@ -7,7 +7,7 @@ import json
 import pytest
 
 from valuegraph.tools.files import FileError as DataError
-from valuegraph.training.honesty.data import REFUSAL_TEMPLATE, build_honesty_examples
+from valuegraph.training.honesty.data import build_honesty_examples, stand_in_refusal
 
 
 def _write(path, rows):
@@ -37,7 +37,7 @@ def test_preference_examples_build_the_refusal_from_the_reason(tmp_path):
     assert first["chosen"] == [
         {
             "role": "assistant",
-            "content": REFUSAL_TEMPLATE.format(reason="Nothing in image 0 shows a date."),
+            "content": stand_in_refusal("Context_Dependent", "Nothing in image 0 shows a date."),
         }
     ]
     assert first["rejected"] == [{"role": "assistant", "content": "It was 1990."}]
@@ -122,3 +122,62 @@ def test_bad_records_fail_with_their_line(tmp_path):
         build_honesty_examples(
             honesty, fmt="preference", with_images=False, answerable_path=answerable
         )
+
+
+def _judged(qid, model, category, answer, refusal, rationality=None, **extra):
+    return {"kind": "honesty_answer", "qid": qid, "model": model, "question": f"Q {qid}?",
+            "category": category, "image": "", "reason": f"Reason {qid}.", "answer": answer,
+            "refusal": refusal, "rationality": rationality, "helpfulness": 5, **extra}
+
+
+def test_bench_answers_become_pairs_with_labelled_stand_ins(tmp_path):
+    from valuegraph.training.honesty.data import load_honesty_data
+
+    rows = [
+        _judged("q1", "m1", "Context_Dependent", "I cannot tell: no date is shown.", 1, 9),
+        _judged("q1", "m2", "Context_Dependent", "It was 1999.", 0),
+        _judged("q1", "m3", "Context_Dependent", "It was 2005.", 0),
+        _judged("q2", "m1", "Vague_Description", "Unclear which one.", 1, 5),  # below 7
+        _judged("q2", "m2", "Vague_Description", "Blue?", None),  # unscored: never rejected
+        _judged("q2", "m3", "Vague_Description", "It is red.", 0),
+        _judged("q2", "m4", "Vague_Description", "", None, error="HTTP 500"),
+    ]
+    out = tmp_path / "bench"
+    out.mkdir()
+    _write(out / "answers.jsonl", rows)
+    data = load_honesty_data(out, fmt="preference", with_images=False)
+    assert [(p.qid, p.rejected, p.chosen_source) for p in data.pairs] == [
+        ("q1", "It was 1999.", "model:m1"), ("q1", "It was 2005.", "model:m1"),
+        ("q2", "It is red.", "stand-in")]
+    assert data.pairs[0].chosen == "I cannot tell: no date is shown."
+    assert data.pairs[2].chosen == stand_in_refusal("Vague_Description", "Reason q2.")
+    assert data.counts == {"honesty": 3, "chosen_from_model": 2, "chosen_stand_in": 1,
+                           "dropped_rejected_is_refusal": 2, "dropped_rejected_unscored": 1,
+                           "dropped_failed_answer": 1, "answerable": 0}
+    same = load_honesty_data(out / "answers.jsonl", fmt="preference", with_images=False)
+    assert [p.rejected for p in same.pairs] == [p.rejected for p in data.pairs]
+    sft = load_honesty_data(out, fmt="sft", with_images=False, min_rationality=5)
+    assert sorted(e["completion"][0]["content"] for e in sft.examples) == [
+        "I cannot tell: no date is shown.", "Unclear which one."]  # one per question
+
+
+def test_stand_ins_are_worded_per_type():
+    texts = {c: stand_in_refusal(c, "Why.") for c in
+             ("Context_Dependent", "False_Premises", "Subjective_or_Philosophical",
+              "Vague_Description")}
+    assert len(set(texts.values())) == 4 and all(t.endswith("Why.") for t in texts.values())
+    assert "assumes something" in texts["False_Premises"]
+    assert "opinion" in texts["Subjective_or_Philosophical"]
+
+
+def test_answers_without_a_dishonest_one_fail(tmp_path):
+    path = _write(tmp_path / "answers.jsonl",
+                  [_judged("q1", "m1", "Context_Dependent", "I cannot.", 1, 8)])
+    with pytest.raises(DataError, match="no answer the refusal judge tagged as dishonest"):
+        build_honesty_examples(path, fmt="preference", with_images=False)
+    _write(path, [_judged("q1", "m1", "Funny", "x", 0)])
+    with pytest.raises(DataError, match=r"answers.jsonl:1: field 'category'"):
+        build_honesty_examples(path, fmt="preference", with_images=False)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(DataError, match="is a directory without answers.jsonl"):
+        build_honesty_examples(tmp_path / "nothing", fmt="preference", with_images=False)

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from tests.training.conftest import CPU_TRAINING, d2o_rows
 from valuegraph.cli.train import train_app
-from valuegraph.training.honesty.run import train_honesty
+from valuegraph.training.honesty.freeze import vision_tower_names
+from valuegraph.training.honesty.run import plan_honesty, train_honesty
 from valuegraph.training.run_config import HonestyRunConfig
 
 
@@ -61,6 +62,7 @@ def test_text_honesty_methods(tiny_lm_dir, tmp_path, method):
             "honesty": _write_jsonl(tmp_path / "h.jsonl", _honesty_rows()),
             "answerable": answerable,
             "answerable_ratio": 0.5,
+            "allow_unmixed": True,
         },
         training=CPU_TRAINING,
     )
@@ -92,6 +94,12 @@ def test_text_honesty_methods(tiny_lm_dir, tmp_path, method):
     assert generated.shape[1] == prompt["input_ids"].shape[1] + 3
 
 
+def _changed_names(before_dir, after_dir, name="model.safetensors"):
+    before, after = load_file(before_dir / name), load_file(after_dir / name)
+    assert before.keys() == after.keys()
+    return {k for k in before if not torch.equal(before[k], after[k])}, set(before)
+
+
 @pytest.mark.parametrize("method", ["dpo", "simpo"])
 def test_vision_honesty_on_a_tiny_llava(tiny_vlm_dir, image_paths, tmp_path, method):
     from PIL import Image
@@ -101,15 +109,21 @@ def test_vision_honesty_on_a_tiny_llava(tiny_vlm_dir, image_paths, tmp_path, met
         model=str(tiny_vlm_dir),
         output_dir=tmp_path / "out",
         vision=True,
-        data={"honesty": _write_jsonl(tmp_path / "h.jsonl", _honesty_rows(image_paths))},
+        data={"honesty": _write_jsonl(tmp_path / "h.jsonl", _honesty_rows(image_paths)),
+              "allow_unmixed": True},
         training={**CPU_TRAINING, "max_length": None},
     )
+    assert config.freezes_vision_tower  # the default for full fine-tuning of a vision model
     run = train_honesty(config, method)
     losses = _losses(run.log_history)
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
-    changed, total = _changed_tensors(tiny_vlm_dir, run.output_dir)
-    assert changed >= total - 2  # the unused final vision layer norm may keep its values
-    assert "vision_tower" in str(sorted(load_file(run.output_dir / "model.safetensors")))
+    changed, names = _changed_names(tiny_vlm_dir, run.output_dir)
+    vision = set(vision_tower_names(names))
+    assert len(vision) == 23
+    assert changed & vision == set()  # the frozen encoder kept every value
+    assert changed == names - vision  # everything else (language model, projector) trained
+    card = (run.output_dir / "README.md").read_text()
+    assert "| freeze_vision_tower | true |" in card and "| vision_tensors_frozen | 23 |" in card
     processor = AutoProcessor.from_pretrained(run.output_dir)
     model = AutoModelForImageTextToText.from_pretrained(run.output_dir)
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Year?"}]}]
@@ -117,7 +131,40 @@ def test_vision_honesty_on_a_tiny_llava(tiny_vlm_dir, image_paths, tmp_path, met
     inputs = processor(images=[Image.open(image_paths[0])], text=[text], return_tensors="pt")
     generated = model.generate(**inputs, max_new_tokens=3, min_new_tokens=3, do_sample=False)
     assert generated.shape[1] == inputs["input_ids"].shape[1] + 3
-    assert "AutoModelForImageTextToText" in (run.output_dir / "README.md").read_text()
+    assert "AutoModelForImageTextToText" in card
+
+
+def test_vision_tower_trains_when_not_frozen(tiny_vlm_dir, image_paths, tmp_path):
+    config = HonestyRunConfig(
+        model=str(tiny_vlm_dir),
+        output_dir=tmp_path / "out",
+        vision=True,
+        freeze_vision_tower=False,
+        data={"honesty": _write_jsonl(tmp_path / "h.jsonl", _honesty_rows(image_paths)),
+              "allow_unmixed": True},
+        training={**CPU_TRAINING, "max_length": None},
+    )
+    run = train_honesty(config, "sft")
+    changed, names = _changed_names(tiny_vlm_dir, run.output_dir)
+    vision = set(vision_tower_names(names))
+    assert len(changed & vision) >= 21  # the unused final layer norm may keep its values
+    assert "| freeze_vision_tower | false |" in (run.output_dir / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("method", "rate"), [("sft", 1e-5), ("dpo", 5e-7), ("orpo", 5e-6)])
+def test_per_method_defaults(tiny_lm_dir, tmp_path, method, rate):
+    training = {k: v for k, v in CPU_TRAINING.items() if k != "learning_rate"}
+    config = HonestyRunConfig(
+        model=str(tiny_lm_dir), output_dir=tmp_path / "out",
+        data={"honesty": _write_jsonl(tmp_path / "h.jsonl", _honesty_rows()),
+              "allow_unmixed": True},
+        training=training,
+    )
+    plan = plan_honesty(config, method)
+    assert plan.args.learning_rate == rate and plan.args.num_train_epochs == 1.0
+    override = config.model_copy(update={"training": {**training, "learning_rate": 3e-6}})
+    assert plan_honesty(override, method).args.learning_rate == 3e-6
+    assert not (tmp_path / "out").exists()
 
 
 def test_d2o_cli_with_lora_saves_an_adapter_that_reloads(tiny_lm_dir, tmp_path):

@@ -86,7 +86,8 @@ def d2o(
 def honesty(
     method: MethodOpt = None, config: ConfigOpt = None, output_dir: OutputOpt = None
 ) -> None:
-    """Honesty alignment on MoHoBench-style records (text or vision)."""
+    """Honesty alignment on MoHoBench-style records or `bench honesty` answers (text or
+    vision)."""
     if method is not None and method not in METHODS:
         _fail(f"--method {method!r} is not supported; allowed: {', '.join(METHODS)}")
     _require_train_extra()
@@ -96,7 +97,11 @@ def honesty(
         plan = run.plan_honesty(_load(config, "honesty", output_dir), method)
     except (ConfigError, FileError) as error:
         _fail(str(error))
-    typer.echo(str(run.execute_honesty(plan).output_dir))
+    try:
+        done = run.execute_honesty(plan)
+    except ConfigError as error:  # a model the run cannot freeze: refused before writing
+        _fail(str(error))
+    typer.echo(str(done.output_dir))
 
 
 def register(app: typer.Typer) -> None:

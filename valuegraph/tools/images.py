@@ -33,3 +33,41 @@ def user_message_with_images(text: str, images: list[str | Path | bytes]) -> dic
     """One user message: the images first, then the text."""
     return {"role": "user", "content": [*(image_part(i) for i in images),
                                         {"type": "text", "text": text}]}
+
+
+def image_refs(messages: list[dict[str, Any]]) -> list[str]:
+    """The URLs (``data:``, ``http(s)``) of every ``image_url`` part, in message order."""
+    refs = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            refs += [part["image_url"]["url"] for part in content
+                     if isinstance(part, dict) and part.get("type") == "image_url"]
+    return refs
+
+
+def decode_image(ref: str | Path) -> Any:
+    """A ``PIL.Image`` (RGB) from a ``data:`` URL or a file path (no network: http URLs are
+    refused, in-process backends stay offline).
+
+    Raises:
+        ValueError: an http(s) URL, or bytes that are not an image.
+        FileNotFoundError: a path that cannot be read.
+    """
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(ref, str) and ref.startswith(("http://", "https://")):
+        raise ValueError(f"in-process models do not fetch images over the network: {ref[:80]}")
+    if isinstance(ref, str) and ref.startswith("data:"):
+        try:
+            data = base64.b64decode(ref.split(",", 1)[1])
+        except (IndexError, ValueError) as exc:
+            raise ValueError(f"malformed data URL: {ref[:40]}...") from exc
+    else:
+        data = Path(ref).read_bytes()
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+    except UnidentifiedImageError as exc:
+        raise ValueError("the image bytes are not a readable image") from exc

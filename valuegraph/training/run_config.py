@@ -100,11 +100,19 @@ class D2ORunConfig(_Strict):
 
 
 class HonestyData(_Strict):
-    """MoHoBench-style honesty records and optional answerable data mixed in."""
+    """Honesty pairs (MoHoBench-style records or a ``bench honesty`` output) and the
+    answerable data mixed in 1:1 (the paper's recipe)."""
 
     honesty: Path
+    """JSONL of honesty records, or a ``valuegraph bench honesty`` output (its directory or
+    ``answers.jsonl``)."""
     answerable: Path | None = None
     answerable_ratio: float = Field(default=1.0, ge=0.0)
+    allow_unmixed: bool = False
+    """Train with fewer answerable examples than honesty pairs (the paper mixes 1:1; without
+    the mix models learn to refuse everything)."""
+    min_rationality: int = Field(default=7, ge=1, le=10)
+    """Least rationality score of an evaluated refusal taken as the chosen side."""
     seed: int = 0
 
 
@@ -123,8 +131,28 @@ class HonestyRunConfig(_Strict):
     simpo_gamma: float = Field(default=0.5, ge=0.0)
     orpo_lambda: float = Field(default=0.1, gt=0.0)
     lora: LoraSettings | None = None
+    freeze_vision_tower: bool | None = None
+    """Keep the vision encoder's weights fixed; None: on for full fine-tuning of a vision
+    model (MoHoBench §3.7 suggestion), off otherwise."""
     training: dict[str, Any] = Field(default_factory=dict)
+    """TRL / TrainingArguments fields; ``learning_rate`` and ``num_train_epochs`` default per
+    method (see ``honesty.run.METHOD_DEFAULTS``)."""
     resume: bool = False
+
+    @model_validator(mode="after")
+    def _freeze_needs_full_vision(self) -> HonestyRunConfig:
+        if self.freeze_vision_tower and not self.vision:
+            raise ValueError("freeze_vision_tower applies to vision models (set vision: true)")
+        if self.freeze_vision_tower and self.lora is not None:
+            raise ValueError("freeze_vision_tower needs full fine-tuning; with lora, choose "
+                             "lora.target_modules instead")
+        return self
+
+    @property
+    def freezes_vision_tower(self) -> bool:
+        if self.freeze_vision_tower is not None:
+            return self.freeze_vision_tower
+        return self.vision and self.lora is None
 
 
 def _one_line(error: ValidationError) -> str:

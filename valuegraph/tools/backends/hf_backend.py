@@ -1,7 +1,9 @@
-"""``hf/<path>``: a transformers causal LM in-process (CPU or GPU).
+"""``hf/<path>``: a transformers model in-process (CPU or GPU).
 
 Generation and teacher-forced sequence log-likelihood. The path is a local directory (no hub
-downloads happen in tests or CI; ``HF_HUB_OFFLINE=1``).
+downloads happen in tests or CI; ``HF_HUB_OFFLINE=1``). A vision-language model (its config has
+a ``vision_config``: LLaVA, Qwen2.5-VL, ...) is loaded with its processor and takes
+``image_url`` content parts (``data:`` URLs or file paths); a text model refuses them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,21 @@ from typing import Any
 
 from valuegraph.tools.backends.base import missing_extra
 from valuegraph.tools.backends.scoring import continuation_start
+from valuegraph.tools.images import decode_image, image_refs
 from valuegraph.tools.limits import AdaptiveLimiter
-from valuegraph.tools.types import Completion, Message, SamplingParams
+from valuegraph.tools.types import BackendError, Completion, Message, SamplingParams
+
+
+def _with_image_placeholders(messages: list[Message]) -> list[Message]:
+    """OpenAI ``image_url`` parts as the ``{"type": "image"}`` parts chat templates expect."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [{"type": "image"} if isinstance(p, dict) and p.get("type") == "image_url"
+                       else p for p in content]
+        out.append({**message, "content": content})
+    return out
 
 
 class HFBackend:
@@ -27,20 +42,58 @@ class HFBackend:
         self.limiter = AdaptiveLimiter(4)
         self._model: Any = None
         self._tokenizer: Any = None
+        self._processor: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> tuple[Any, Any]:
         if self._model is None:
             try:
                 import torch
-                from transformers import AutoModelForCausalLM, AutoTokenizer
+                from transformers import (
+                    AutoConfig,
+                    AutoModelForCausalLM,
+                    AutoModelForImageTextToText,
+                    AutoProcessor,
+                    AutoTokenizer,
+                )
             except ImportError as exc:
                 raise missing_extra("transformers", "train") from exc
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            self._tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self._model = AutoModelForCausalLM.from_pretrained(self.path).to(device).eval()
+            if hasattr(AutoConfig.from_pretrained(self.path), "vision_config"):
+                self._processor = AutoProcessor.from_pretrained(self.path)
+                self._tokenizer = self._processor.tokenizer
+                model_class: Any = AutoModelForImageTextToText
+            else:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.path)
+                model_class = AutoModelForCausalLM
+            self._model = model_class.from_pretrained(self.path).to(device).eval()
             self.device = device
         return self._model, self._tokenizer
+
+    @property
+    def vision(self) -> bool:
+        """Whether the loaded model takes images."""
+        self._load()
+        return self._processor is not None
+
+    def _inputs(self, messages: list[Message]) -> Any:
+        """The model inputs of a chat: tokens, plus pixel values when it holds images."""
+        _, tok = self._load()
+        refs = image_refs(messages)
+        if not refs and self._processor is None:
+            return tok(self.render(messages), return_tensors="pt", add_special_tokens=False)
+        if refs and self._processor is None:
+            raise BackendError(f"hf/{self.path} is a text model; it cannot take images",
+                               retryable=False)
+        try:
+            images = [decode_image(ref) for ref in refs]
+        except (ValueError, OSError) as exc:
+            raise BackendError(f"hf/{self.path}: {exc}", retryable=False) from exc
+        chat = _with_image_placeholders(messages)
+        text = self._processor.apply_chat_template(chat, add_generation_prompt=True,
+                                                   tokenize=False)
+        return self._processor(images=images or None, text=[text], return_tensors="pt",
+                               add_special_tokens=False)
 
     def render(self, prompt: str | list[Message]) -> str:
         if isinstance(prompt, str):
@@ -61,8 +114,7 @@ class HFBackend:
 
         with self._lock:
             model, tok = self._load()
-            text = self.render(messages)
-            inputs = tok(text, return_tensors="pt", add_special_tokens=False).to(self.device)
+            inputs = self._inputs(messages).to(self.device)
             prompt_len = inputs["input_ids"].shape[1]
             out = []
             for i in range(n):
