@@ -27,7 +27,7 @@ from valuegraph.graphs._shared.records import latest_by_item
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Output:
     """One scored output of a prompt (a continuation, an answer)."""
 
@@ -39,7 +39,7 @@ class Output:
     weight: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Round:
     """One round of an item's loop: the prompt of that round and what it produced."""
 
@@ -54,7 +54,7 @@ class Round:
     """The round's headline score (shown in the item's x⁰ → x^T line)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ItemView:
     """What the page shows of one item; ``key`` pairs it with the same item of another run."""
 
@@ -69,6 +69,13 @@ class ItemView:
     rounds: Sequence[Round] = ()
     outputs: Sequence[Output] = ()
     """The final outputs (fresh samples of the final prompt)."""
+
+    @property
+    def chain(self) -> list[tuple[str, float | None]]:
+        """(label, score) per round when the rounds are scored: the x⁰ → x^T line."""
+        if all(r.score is None for r in self.rounds):
+            return []
+        return [(r.label, r.score) for r in self.rounds]
 
 
 @dataclass(frozen=True)
