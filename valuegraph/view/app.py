@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from valuegraph.tools.rundir import RunDir
 from valuegraph.view import charts
-from valuegraph.view.bench import METRICS, read_moral_bench, read_values_bench
+from valuegraph.view.bench import METRICS
 from valuegraph.view.compare import compare, load_side, side_choices
 from valuegraph.view.growth import S_PARTS, growth_view
 from valuegraph.view.items import ItemSection, item_sections
@@ -156,16 +156,15 @@ class Viewer:
     def bench_page(self, request: Request) -> Response:
         bench = self.sources.bench(request.query_params.get("path", ""))
         if bench.kind == "moral":
-            return self.page("bench_moral.html", bench=bench,
-                             moral=read_moral_bench(bench.root))
-        return self.page("bench_values.html", bench=bench, values=read_values_bench(bench.root))
+            return self.page("bench_moral.html", bench=bench, moral=self.sources.moral(bench))
+        return self.page("bench_values.html", bench=bench, values=self.sources.values(bench))
 
     def bench_item(self, request: Request) -> Response:
         bench = self.sources.bench(request.query_params.get("path", ""))
         item_id = request.query_params.get("id", "")
-        reader = read_moral_bench if bench.kind == "moral" else read_values_bench
+        reader = self.sources.moral if bench.kind == "moral" else self.sources.values
         try:
-            item = reader(bench.root).item(item_id)
+            item = reader(bench).item(item_id)
         except KeyError:
             raise NotFound(f"no item {item_id!r} in {bench.path}") from None
         return self.page("bench_item.html", bench=bench, item=item)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from valuegraph.values.paired import PairedComparison, compare_paired
-from valuegraph.view.bench import read_moral_bench
 from valuegraph.view.items import ItemView, item_sections
 from valuegraph.view.sources import NotFound, Sources
 
@@ -57,7 +56,7 @@ def side_choices(sources: Sources) -> list[tuple[str, str]]:
                if run.graph != "adaem"]
     for bench in sources.benches():
         if bench.kind == "moral":
-            for model in read_moral_bench(bench.root).models:
+            for model in sources.moral(bench).models:
                 choices.append((f"{bench.path}{SEPARATOR}{model}",
                                 f"bench {bench.path}: {model}"))
     return choices
@@ -72,7 +71,7 @@ def load_side(sources: Sources, ref: str) -> Side:
     if SEPARATOR in ref:
         path, _, model = ref.partition(SEPARATOR)
         bench = sources.bench(path)
-        moral = read_moral_bench(bench.root)
+        moral = sources.moral(bench)
         if model not in moral.models:
             raise NotFound(f"no model {model!r} in {path}; it has: {', '.join(moral.models)}")
         return Side(ref, f"{model} on {path}", "mean p(violation)",

@@ -140,7 +140,7 @@ def growth_view(root: Path, records: list[dict[str, Any]], status: dict[str, Any
     kept_by_step: Counter[int] = Counter()
     kept_s: dict[int, list[float]] = {}
     for q in questions:
-        if q.get("status") == "kept":
+        if q.get("status") == "kept" and isinstance(q.get("S"), int | float):
             kept_by_step[int(q.get("round_b", 0))] += 1
             kept_s.setdefault(int(q.get("round_b", 0)), []).append(float(q["S"]))
     total, s_sum = 0, 0.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -129,9 +129,11 @@ class Sources:
 
     # -- cached parsing --------------------------------------------------------------------
 
-    def cached(self, path: Path, what: str, parse: Callable[[Path], T]) -> T:
-        """``parse(path)``, computed again only when the file's size or mtime changed."""
-        stamp = file_stamp(path)
+    def cached(self, path: Path, what: str, parse: Callable[[Path], T],
+               also: Sequence[Path] = ()) -> T:
+        """``parse(path)``, computed again only when the size or mtime of ``path`` (or of a
+        file in ``also``) changed."""
+        stamp = tuple(file_stamp(p) for p in (path, *also))
         key = (str(path), what)
         with self._lock:
             hit = self._cache.get(key)
@@ -225,13 +227,18 @@ class Sources:
         inside runs (the demo's ``bench/``, ``releases/<v>/profiles-<theory>``)."""
         found: list[BenchInfo] = []
         for entry in sorted(self.root.iterdir()):
-            if not entry.is_dir():
+            try:  # a directory may be removed while it is looked at
+                if not entry.is_dir():
+                    continue
+                for path in self._bench_candidates(entry):
+                    kind = bench_kind(path)
+                    stamps = [file_stamp(p) for p in bench_files(path)]
+                    if kind:
+                        found.append(BenchInfo(path.relative_to(self.root).as_posix(), kind,
+                                               path, max((s[1] / 1e9 for s in stamps if s),
+                                                         default=0.0)))
+            except OSError:
                 continue
-            for path in self._bench_candidates(entry):
-                kind = bench_kind(path)
-                if kind:
-                    found.append(BenchInfo(path.relative_to(self.root).as_posix(), kind, path,
-                                           max(os.path.getmtime(p) for p in bench_files(path))))
         return sorted(found, key=lambda b: -b.updated)
 
     @staticmethod
@@ -246,6 +253,21 @@ class Sources:
                 if release.is_dir():
                     candidates.extend(sorted(p for p in release.iterdir() if p.is_dir()))
         return candidates
+
+    def moral(self, bench: BenchInfo) -> Any:
+        """A ``bench moral`` output, read again when its samples or CSV changed."""
+        from valuegraph.view.bench import read_moral_bench
+
+        return self.cached(bench.root / "samples.jsonl", "moral", lambda _: read_moral_bench(
+            bench.root), also=[bench.root / "moral_scores.csv"])
+
+    def values(self, bench: BenchInfo) -> Any:
+        """A ``bench values`` output, read again when one of its files changed."""
+        from valuegraph.view.bench import read_values_bench
+
+        return self.cached(bench.root / "summary.json", "values", lambda _: read_values_bench(
+            bench.root), also=[bench.root / "answers.jsonl", bench.root.parent /
+                               "questions.jsonl"])
 
     def bench(self, path: str) -> BenchInfo:
         """A benchmark output by its page id.
