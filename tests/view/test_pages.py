@@ -70,6 +70,7 @@ def test_a_principle_shows_its_rounds_scores_and_kept_set(served, page, screensh
     item = page.locator("#items-moral_prompt-b")
     assert item.locator(".final").inner_text() == record["prompt"]
     assert item.locator(".score").inner_text() == "0.333"
+    assert item.locator(".exit").inner_text() == "exit: rounds"
     detail = item.locator("details.detail")
     assert detail.locator("summary").inner_text() == \
         "3 rounds: x⁰ 0.333 → x¹ 0.333 → x² 0.333 · 3 final samples"
