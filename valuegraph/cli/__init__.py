@@ -10,7 +10,15 @@ import sys
 
 import typer
 
-from valuegraph.cli import bench, grow, honesty, models, run, train
+from valuegraph.cli import (
+    bench,
+    grow,
+    honesty,
+    models,
+    run,
+    train,
+    view,
+)
 from valuegraph.cli.common import console
 from valuegraph.config import ConfigError
 from valuegraph.tools.files import FileError
@@ -18,7 +26,17 @@ from valuegraph.tools.specs import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure, probe and align the values and honesty of LLMs.")
-for module in (run, models, bench, honesty, grow, train):
+COMMAND_MODULES = (
+    run,
+    models,
+    bench,
+    honesty,
+    grow,
+    train,
+    view,
+)
+"""Each mounts its commands with ``register(app)``; the help lists them in this order."""
+for module in COMMAND_MODULES:
     module.register(app)
 
 
