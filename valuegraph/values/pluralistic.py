@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from scipy.stats import rankdata
 
 from valuegraph.data import data_path
 from valuegraph.tools.files import FileError, read_text
@@ -86,6 +85,15 @@ def spearman_rho(a: Sequence[float], b: Sequence[float]) -> float:
     return float(spearman_rows(np.asarray([a], dtype=np.float64), b)[0])
 
 
+def average_ranks(rows: np.ndarray) -> np.ndarray:
+    """Ranks (1 = smallest) along the last axis, ties sharing their mean rank (as
+    ``scipy.stats.rankdata``): ``1 + #smaller + (#equal - 1) / 2``."""
+    x = np.asarray(rows, dtype=np.float64)
+    smaller = (x[..., :, None] > x[..., None, :]).sum(axis=-1)
+    equal = (x[..., :, None] == x[..., None, :]).sum(axis=-1)
+    return 1.0 + smaller + (equal - 1) / 2.0
+
+
 def spearman_rows(matrix: np.ndarray, target: Sequence[float]) -> np.ndarray:
     """:func:`spearman_rho` of every row of ``matrix`` with ``target`` (vectorised: bootstrap
     resamples are rows)."""
@@ -96,13 +104,13 @@ def spearman_rows(matrix: np.ndarray, target: Sequence[float]) -> np.ndarray:
     out = np.full(rows.shape[0], np.nan)
     if np.isnan(goal).any():
         return out
-    t = rankdata(goal)
+    t = average_ranks(goal)
     t = t - t.mean()
     t_norm = math.sqrt(float(t @ t))
     ok = ~np.isnan(rows).any(axis=1)
     if not ok.any() or t_norm == 0:
         return out
-    r = rankdata(rows[ok], axis=1)
+    r = average_ranks(rows[ok])
     r = r - r.mean(axis=1, keepdims=True)
     norms = np.sqrt((r * r).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from valuegraph.evals.moral_bench import load_prompts
-from valuegraph.graphs.adaem.release import ReleaseError, read_release, release_dirs
 from valuegraph.tools.files import FileError, read_rows
 from valuegraph.values.theories import THEORIES
 
@@ -99,6 +97,8 @@ def parse_source_arg(text: str) -> tuple[str, Path]:
 
 def _release_sources(path: Path) -> list[ItemSource]:
     """An AdAEM release directory, a growth run (every release), or a questions JSONL."""
+    from valuegraph.graphs.adaem.release import ReleaseError, read_release, release_dirs
+
     paths = release_dirs(path) if path.is_dir() and not (path / "questions.jsonl").exists() \
         else [path]
     if path.is_dir() and not paths:
@@ -124,6 +124,8 @@ def _release_sources(path: Path) -> list[ItemSource]:
 
 
 def _moral_source(path: Path) -> ItemSource:
+    from valuegraph.evals.moral_bench import load_prompts
+
     try:
         prompts = load_prompts(path)
     except ValueError as exc:  # FileError is one

@@ -213,9 +213,19 @@ class Measurer:
             pool, settings.mft_judge, api_base=self.api_bases.get(settings.mft_judge),
             method=settings.judge_method, votes=settings.judge_votes,
             template=self.templates["VIOLATION_JUDGE"])
+        self._running: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self.judge = Judge(pool, settings.judge, api_base=judge_base,
                            sampling={"seed": settings.seed, "max_tokens": 8},
                            votes=settings.judge_votes, method=settings.judge_method)
+
+    async def once(self, key: tuple[str, ...], make: Any) -> Any:
+        """Run ``make()`` once per key at a time: two models giving the same reply ask the
+        judge the same question, and the second identical request would miss the cache while
+        the first is in flight (a finished one is answered by the cache anyway)."""
+        if key not in self._running:
+            self._running[key] = asyncio.ensure_future(make())
+            self._running[key].add_done_callback(lambda _: self._running.pop(key, None))
+        return await asyncio.shield(self._running[key])
 
     def target(self, model: str, **sampling: Any) -> Target:
         s = self.settings
@@ -274,8 +284,10 @@ class Measurer:
         text = self.templates.render("CONTINUE_STORY", scenario=item.text)
         replies = await self.target(model).complete([{"role": "user", "content": text}],
                                                     n=s.samples, seed=seed)
-        verdicts = await asyncio.gather(*(self.violation_judge.score(item.principle, item.text,
-                                                                     r.text) for r in replies))
+        judge = self.violation_judge
+        verdicts = await asyncio.gather(*(self.once(
+            ("violation", item.principle, item.text, r.text),
+            lambda text=r.text: judge.score(item.principle, item.text, text)) for r in replies))
         failed = [v for v in verdicts if v.method == "error"]
         if failed:
             raise JudgeFailed(f"violation judge {s.mft_judge}: {failed[0].raw[:200]}")
@@ -295,8 +307,9 @@ class Measurer:
         text = self.templates.render(ask, prompt=item.text)
         reply = (await self.target(model).complete([{"role": "user", "content": text}],
                                                    seed=seed))[0].text
-        verdict = await self.judge.judge([{"role": "user", "content": self.templates.render(
-            judge, prompt=item.text, response=reply, **judge_fields)}])
+        question = self.templates.render(judge, prompt=item.text, response=reply, **judge_fields)
+        verdict = await self.once(("judge", question), lambda: self.judge.judge(
+            [{"role": "user", "content": question}]))
         fields: dict[str, Any] = {"responses": [reply], "probabilities": [verdict.score],
                                   "unscored": int(verdict.score is None)}
         if verdict.score is not None and item.dimension:
