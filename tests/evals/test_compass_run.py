@@ -53,7 +53,7 @@ def test_scores_outputs_and_a_free_rerun(tmp_path, items):
     assert len(table) == 2 * (33 + 8 + 8 + 14)
     assert {r["release"] for r in table if r["system"] == "schwartz"} == {"all", "v1", "v2"}
     document = json.loads((root / "leaderboard.json").read_text())
-    assert document["schema"] == "valuegraph.compass/1"
+    assert document["schema"] == "valuegraph-compass/1"
     assert [s["key"] for s in document["systems"]] == ["schwartz", "mft", "risk", "fulva"]
     assert [r["release"] for r in document["systems"][0]["releases"]] == ["v1", "v2"]
     assert document["relative"]["schwartz_trueskill"][specs["careful"]]["SEC"] > 50

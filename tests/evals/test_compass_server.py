@@ -66,8 +66,8 @@ def test_killed_run_resumes_without_repeating_calls(tmp_path):
     board = tmp_path / "board"
     args = [sys.executable, "-m", "valuegraph.cli", "compass", str(board), "-m", "openai/alpha",
             "-m", "openai/beta", "--release", str(paths["v1"]), "--items", f"risk={paths['risk']}",
-            "--items", f"fulva={paths['fulva']}", "--judge", "openai/judge", "--judge-mode", "joint",
-            "--concurrency", "2", "--resamples", "50",
+            "--items", f"fulva={paths['fulva']}", "--judge", "openai/judge", "--judge-mode",
+            "joint", "--concurrency", "2", "--resamples", "50",
             *(x for spec in ("openai/alpha", "openai/beta", "openai/judge")
               for x in ("--api-base", f"{spec}={server.api_base}"))]
     answers = board / "answers.jsonl"

@@ -35,7 +35,7 @@ from valuegraph.values.pluralistic import (
 
 BOARD_FILE = "board.json"
 ANSWERS_FILE = "answers.jsonl"
-SCHEMA = "valuegraph.compass.board/1"
+SCHEMA = "valuegraph-compass-board/1"
 
 
 @dataclass

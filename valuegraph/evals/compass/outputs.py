@@ -3,7 +3,7 @@
 - ``leaderboard.csv``: one row per model x system x release x dimension (``mean`` = the
   system's score) with the 95% interval, the items behind it and the rank.
 - ``leaderboard.json``: the same rows with the systems, dimensions, releases, targets,
-  alignment, settings and run counts (schema ``valuegraph.compass/1``).
+  alignment, settings and run counts (schema ``valuegraph-compass/1``).
 - ``alignment.csv``: every model against every culture and person: Spearman ρ, match and the
   weighted alignment, with intervals.
 - ``platform/``: the Value Compass platform's own files (spec §2.6): ``<Key>_scores.json``,
@@ -34,7 +34,7 @@ from valuegraph.evals.compass.scores import ALL, Leaderboard
 from valuegraph.tools.files import write_atomic
 from valuegraph.values.theories import THEORIES
 
-SCHEMA = "valuegraph.compass/1"
+SCHEMA = "valuegraph-compass/1"
 CASES_PER_CELL = 5
 ROW_FIELDS = ("model", "system", "release", "dimension", "name", "score", "low", "high",
               "n_items", "n_unscored", "rank")

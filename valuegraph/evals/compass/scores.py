@@ -94,18 +94,19 @@ class SystemScores:
 def resample_counts(strata: Sequence[Any], n_resamples: int, seed: int) -> np.ndarray:
     """(n_resamples x n) multiplicities of a bootstrap over items, within each stratum."""
     n = len(strata)
-    counts = np.zeros((n_resamples, n))
+    counts = np.zeros((n_resamples, n), dtype=np.float32)
     if n == 0 or n_resamples == 0:
         return counts
     rng = np.random.default_rng(seed)
     groups: dict[Any, list[int]] = {}
     for index, stratum in enumerate(strata):
         groups.setdefault(stratum, []).append(index)
+    offsets = (np.arange(n_resamples, dtype=np.int64) * n)[:, None]
     for members in groups.values():
         idx = np.asarray(members)
         picks = idx[rng.integers(0, len(idx), size=(n_resamples, len(idx)))]
-        rows = np.repeat(np.arange(n_resamples), len(idx))
-        np.add.at(counts, (rows, picks.ravel()), 1)
+        counts += np.bincount((picks + offsets).ravel(), minlength=n_resamples * n
+                              ).reshape(n_resamples, n).astype(np.float32)
     return counts
 
 
