@@ -87,9 +87,9 @@ def test_killed_run_resumes_without_repeating_calls(tmp_path):
         done_before = len(answers.read_text().splitlines())
         before = server.admin(delay=0)
         assert 4 <= done_before < 2 * 12 and before["repeated"] == 0
-        # the same board, resumed in this process (one interpreter start-up less)
-        second = run_compass(open_board(board), api_bases=dict.fromkeys(
-            ("openai/alpha", "openai/beta", "openai/judge"), server.api_base))
+        # the same board, resumed in this process (one interpreter start-up less); the
+        # board remembers its models, items, judge and servers
+        second = run_compass(open_board(board))
         after = server.admin()
     finally:
         server.stop()

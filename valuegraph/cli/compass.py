@@ -87,8 +87,11 @@ def compass(
     api_base: Annotated[list[str] | None, typer.Option(
         help="spec=url of an OpenAI-compatible server (repeat).")] = None,
 ) -> None:
-    """Evaluate models on Schwartz values, moral foundations, safety and LLM-specific values;
-    write the leaderboard, the platform's JSON files and an HTML report."""
+    """Value Compass: models x four value systems, into a leaderboard and a report.
+
+    Schwartz values (AdAEM releases), moral foundations (DeNEVIL stories), safety and
+    LLM-specific values (item files); culture and person alignment; CSV, JSON, the platform's
+    files and an HTML report. Re-running a board measures only new models and items."""
     from valuegraph.config import ConfigError
     from valuegraph.evals.compass.board import open_board
     from valuegraph.evals.compass.items import SourceError, parse_source_arg
@@ -111,13 +114,13 @@ def compass(
             "temperature": temperature, "max_tokens": max_tokens, "seed": seed,
             "prompts": overrides, "concurrency": concurrency, "n_resamples": resamples}
         opened = open_board(board, models=model or [], sources=sources, persons=person or [],
-                            cultures=culture, settings=settings)
+                            cultures=culture, settings=settings, api_bases=bases)
         s = opened.settings
-        _check_specs([*opened.spec.models, s.judge, s.mft_judge], bases)
+        _check_specs([*opened.spec.models, s.judge, s.mft_judge], opened.spec.api_bases)
     except (ConfigError, SourceError, ProfileError, FileError, SpecError, TemplateError,
             ValueError) as exc:
         raise fail(str(exc)) from None
-    _run(opened, bases, limit)
+    _run(opened, opened.spec.api_bases, limit)
 
 
 def _run(opened: Any, bases: dict[str, str], limit: int | None) -> None:

@@ -27,6 +27,7 @@ from valuegraph.evals.compass.items import ItemSource, distinct_labels, load_sou
 from valuegraph.evals.compass.measure import MEASURED_FIELDS, CompassAnswer, CompassSettings
 from valuegraph.tools.files import FileError, first_error, write_atomic
 from valuegraph.tools.results import ResultLog
+from valuegraph.tools.secrets import redact
 from valuegraph.values.pluralistic import (
     TargetProfile,
     culture_profiles,
@@ -51,10 +52,13 @@ class BoardSpec:
     """Culture codes to align with (None: every shipped one)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """The measured settings (:data:`MEASURED_FIELDS`)."""
+    api_bases: dict[str, str] = field(default_factory=dict)
+    """Server address per model spec (the last one given wins)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "models": self.models, "sources": self.sources,
-                "persons": self.persons, "cultures": self.cultures, "settings": self.settings}
+                "persons": self.persons, "cultures": self.cultures, "settings": self.settings,
+                "api_bases": self.api_bases}
 
 
 @dataclass
@@ -80,7 +84,7 @@ class Board:
 
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.root / BOARD_FILE, json.dumps(self.spec.to_json(), indent=1))
+        write_atomic(self.root / BOARD_FILE, json.dumps(redact(self.spec.to_json()), indent=1))
 
     def read_answers(self) -> dict[str, CompassAnswer]:
         """Stored answers by key (the last one wins).
@@ -119,13 +123,14 @@ def _read_spec(root: Path) -> BoardSpec | None:
         raise ConfigError(f"{path} is not a compass board ({SCHEMA})")
     return BoardSpec(list(data.get("models", [])), list(data.get("sources", [])),
                      list(data.get("persons", [])), data.get("cultures"),
-                     dict(data.get("settings", {})))
+                     dict(data.get("settings", {})), dict(data.get("api_bases", {})))
 
 
 def open_board(root: str | Path, *, models: Sequence[str] = (),
                sources: Sequence[tuple[str, str | Path]] = (), persons: Sequence[str | Path] = (),
                cultures: Sequence[str] | None = None,
-               settings: dict[str, Any] | None = None) -> Board:
+               settings: dict[str, Any] | None = None,
+               api_bases: dict[str, str] | None = None) -> Board:
     """Open (or plan) a board with what is added now; reads and checks everything, writes
     nothing (call :meth:`Board.save` once the run starts).
 
@@ -133,6 +138,7 @@ def open_board(root: str | Path, *, models: Sequence[str] = (),
         root: The board directory (new, or one with ``board.json``).
         models, sources, persons: Added to what the board holds (sources: (system, path)).
         cultures: Culture codes to align with (replaces the stored choice; None keeps it).
+        api_bases: Server address per model spec (added to, or replacing, the stored ones).
         settings: Settings given now (None values: the board's, else the defaults). The
             measured ones must match the board's.
 
@@ -157,6 +163,7 @@ def open_board(root: str | Path, *, models: Sequence[str] = (),
         raise ConfigError(str(exc)) from None
     spec.settings = merged.measured()
     spec.models = list(dict.fromkeys([*spec.models, *models]))
+    spec.api_bases = {**spec.api_bases, **(api_bases or {})}
     known = {(s["system"], s["path"]) for s in spec.sources}
     for system, path in sources:
         resolved = str(Path(path).resolve())

@@ -103,6 +103,7 @@ def run_compass(board: Board, *, api_bases: dict[str, str] | None = None,
         FileError: the board's answers file was damaged.
     """
     started = time.monotonic()
+    api_bases = {**board.spec.api_bases, **(api_bases or {})}
     board.root.mkdir(parents=True, exist_ok=True)
     with RunLock(board.root):
         board.save()
