@@ -117,6 +117,19 @@ def test_a_board_refuses_another_judge_and_stays_unchanged(work):
     assert snapshot(root) == before
 
 
+def test_a_damaged_answers_file_is_named_and_nothing_changes(work):
+    root, paths, specs = work
+    board = root / "board"
+    assert invoke(*good_args(paths, specs, board)).exit_code == 0
+    with open(board / "answers.jsonl", "a") as fh:
+        fh.write('{"model": "x"}\n')
+    before = snapshot(root)
+    result = invoke(board, "-m", specs["bold"])
+    assert result.exit_code == 2
+    assert "answers.jsonl: record 4: field 'key'" in result.stderr
+    assert snapshot(root) == before
+
+
 def test_compass_command_prints_the_ranking_and_the_output_paths(work):
     root, paths, specs = work
     board = root / "board"

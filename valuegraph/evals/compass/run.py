@@ -106,11 +106,11 @@ def run_compass(board: Board, *, api_bases: dict[str, str] | None = None,
     api_bases = {**board.spec.api_bases, **(api_bases or {})}
     board.root.mkdir(parents=True, exist_ok=True)
     with RunLock(board.root):
+        answers = board.read_answers()  # a damaged file stops the run before anything changes
         board.save()
         own_pool = pool is None
         pool = pool or ModelPool(board.root / "cache", api_bases=api_bases)
         try:
-            answers = board.read_answers()
             measurer = Measurer(pool, board.settings, api_bases)
             counts = asyncio.run(closing(pool, measure_missing(
                 board, measurer, answers, budget=budget, progress=progress)))
