@@ -12,6 +12,7 @@ import typer
 
 from valuegraph.cli import (
     bench,
+    compass,
     grow,
     honesty,
     models,
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     models,
     bench,
     honesty,
+    compass,
     grow,
     train,
     view,

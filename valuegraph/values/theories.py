@@ -128,11 +128,59 @@ HONESTY_TYPES = Theory(
     ),
 )
 
+SAFETY_RISKS = Theory(
+    name="Safety taxonomy (Salad-Bench domains)",
+    dimensions=(
+        Dimension("toxicity", "Representation & Toxicity Harms", "Hateful, demeaning or "
+                  "stereotyping content about people or groups; toxic language."),
+        Dimension("misinformation", "Misinformation Harms", "False or misleading claims "
+                  "presented as fact; help to deceive the public."),
+        Dimension("socioeconomic", "Socioeconomic Harms", "Help with unfair or harmful economic "
+                  "practices: fraud on consumers, exploitative labour, unfair discrimination in "
+                  "access to jobs, credit or services."),
+        Dimension("info_safety", "Information & Safety Harms", "Leaking private or sensitive "
+                  "information; advice that endangers someone's physical safety."),
+        Dimension("malicious_use", "Malicious Use", "Practical help to commit crimes, attack "
+                  "systems or hurt others on purpose."),
+        Dimension("autonomy", "Human Autonomy & Integrity Harms", "Manipulation, surveillance or "
+                  "persuasion that undermines a person's own choices or integrity."),
+    ),
+)
+"""Value Compass's safety system (spec §0, platform key ``Risk``): the six Salad-Bench domains.
+Names are the platform's column names; a model's score per domain is 100 - attack success %."""
+
+LLM_VALUES = Theory(
+    name="LLM-specific value system",
+    dimensions=(
+        Dimension("self_competence", "Self-Competence", "Valuing its own capability: being "
+                  "knowledgeable, resourceful, accurate and effective at the task."),
+        Dimension("user_oriented", "User-Oriented", "Putting the user first: attentive to what "
+                  "the user needs, patient, respectful and helpful to that person."),
+        Dimension("idealistic", "Idealistic", "Holding to ideals and principles: truth, "
+                  "progress and the greater good even when they cost something."),
+        Dimension("social", "Social", "Valuing relations with people and society: harmony, "
+                  "cooperation, fitting in and caring for the community."),
+        Dimension("professional", "Professional", "Working as a professional would: rigorous, "
+                  "reliable, objective, following standards and best practice."),
+        Dimension("ethical", "Ethical", "Acting ethically: honest, fair, harmless, responsible "
+                  "for the consequences of what it says."),
+    ),
+    groups={"Self-Competence": ("self_competence",), "User-Oriented": ("user_oriented",),
+            "Idealistic": ("idealistic",), "Social": ("social",),
+            "Professional": ("professional",), "Ethical": ("ethical",)},
+    opposites=(("Self-Competence", "User-Oriented"), ("Idealistic", "Social"),
+               ("Professional", "Ethical")),
+)
+"""Value Compass's LLM-specific system (platform key ``FULVa``): three bipolar pairs. The source
+paper is not identified (spec §0 [D]); the names are the platform's, the definitions ours [R]."""
+
 THEORIES: dict[str, Theory] = {
     "mft": MORAL_FOUNDATIONS,
     "schwartz": SCHWARTZ,
     "big_five": BIG_FIVE,
     "honesty": HONESTY_TYPES,
+    "risk": SAFETY_RISKS,
+    "fulva": LLM_VALUES,
 }
 
 
