@@ -161,6 +161,16 @@ class RunDir:
         """The results file, for reading (writers use the loop kit's ``RecordLog``)."""
         return ResultLog(self.results_path)
 
+    def check_results(self) -> None:
+        """Read the results file through, before a run resumes or is released from: a torn
+        last line is fine (the writer repairs it), a broken line inside is not.
+
+        Raises:
+            FileError: the file is unreadable or a line inside it is broken (named).
+        """
+        for _ in self.results:
+            pass
+
     def attach_log(self) -> logging.Handler:
         """Send valuegraph's log records to run.log, secrets masked."""
         handler = logging.FileHandler(self.root / "run.log", encoding="utf-8")
