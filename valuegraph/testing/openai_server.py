@@ -42,6 +42,7 @@ class ServerState:
         self.by_outcome: dict[str, int] = {}
         self.prompts: list[str] = []
         self.answered: dict[str, int] = {}  # body digest -> times answered successfully
+        self.received: dict[str, int] = {}  # body digest -> times received
 
     def next_fault(self) -> str | None:
         if self.plan:
@@ -90,6 +91,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     state: ServerState = request.app["state"]
     state.requests += 1
     body = await request.json()
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    state.received[digest] = state.received.get(digest, 0) + 1
     messages = body.get("messages") or []
     fault = state.next_fault()
     echo = f" [Authorization: {request.headers.get('Authorization', '')}]" \
@@ -123,7 +126,6 @@ async def chat(request: web.Request) -> web.StreamResponse:
         choices.append(choice)
     state.count("ok")
     state.prompts.append(json.dumps(messages)[-200:])
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     state.answered[digest] = state.answered.get(digest, 0) + 1
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
     return web.json_response({
@@ -143,6 +145,8 @@ async def admin_get(request: web.Request) -> web.Response:
         "distinct_answered": len(state.answered),
         # identical request bodies answered more than once: a completed call that was repeated
         "repeated": sum(c - 1 for c in state.answered.values()),
+        # identical request bodies received more than once (retries, re-sent requests)
+        "received_again": sum(c - 1 for c in state.received.values()),
     })
 
 
@@ -153,6 +157,7 @@ async def admin_post(request: web.Request) -> web.Response:
     body = await request.json()
     if body.get("reset"):
         state.requests, state.by_outcome, state.prompts, state.answered = 0, {}, [], {}
+        state.received = {}
     state.plan.extend(str(f) for f in body.get("faults", []))
     if "delay" in body:
         state.delay = float(body["delay"])

@@ -132,6 +132,11 @@ class RunDir:
         data.setdefault("created", data["updated"])
         write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
 
+    def update_status(self, **fields: Any) -> None:
+        """Merge ``fields`` into the status, keeping its state."""
+        data = {**self.status(), **redact(fields), "updated": time.time()}
+        write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
+
     def requests_before(self) -> int:
         """Model requests sent by earlier processes of this run (the budget is per run)."""
         return int(self.status().get("requests_total") or 0)
