@@ -67,6 +67,9 @@ def workdir(tmp_path_factory) -> Path:
     (release / "questions.jsonl").write_text(json.dumps({"qid": "q1", "question": "Q?"}) + "\n")
     (release / "manifest.json").write_text(json.dumps({"version": "v1"}))
     (root / "train-latin1.yaml").write_bytes(b"model: K\xf6ln\n")
+    (root / "malformed.toml").write_text("budget = [1,\n")
+    (root / "train-missing-data.yaml").write_text(yaml.safe_dump(
+        {"model": "m", "output_dir": "out", "data": {"records": "missing.jsonl"}}))
     (root / "train-unknown.yaml").write_text(yaml.safe_dump(
         {"model": "m", "output_dir": "out", "data": {"records": "r.jsonl"}, "surprise": 1}))
 
@@ -132,6 +135,15 @@ CASES: dict[str, Case] = {
                                     "must end in .yaml, .yml or .toml"),
     "run config not a mapping": Case(["run", "denevil", "-c", "list.yaml"],
                                      "must hold a mapping of settings, not a list"),
+    "run malformed TOML config": Case(["run", "denevil", "-c", "malformed.toml"],
+                                      "malformed config file malformed.toml"),
+    "run api_bases not a mapping": Case(["run", "denevil", "-s", "api_bases=3"],
+                                        "invalid setting api_bases: Input should be a valid "
+                                        "dictionary"),
+    "run unknown checkpointer": Case(["run", "denevil", "-s", "checkpointer=mysql://x"],
+                                     "checkpointer must be 'sqlite' or a postgresql:// URL"),
+    "run empty model spec": Case(["run", "denevil", "-s", "models.target="],
+                                 "empty model spec"),
     "run unknown setting": Case(["run", "denevil", "-c", "unknown.yaml"],
                                 "unknown setting 'surprise'"),
     "run --budget 0": Case(["run", "denevil", "--budget", "0"], "--budget must be >= 1"),
@@ -339,6 +351,10 @@ CASES: dict[str, Case] = {
     "train d2o config is a directory": Case(["train", "d2o", "-c", "dir.yaml"],
                                             "is a directory"),
     "train d2o unknown field": Case(["train", "d2o", "-c", "train-unknown.yaml"], "surprise"),
+    "train d2o data file missing": Case(["train", "d2o", "-c", "train-missing-data.yaml"],
+                                        "missing.jsonl: JSONL file not found"),
+    "train honesty no method": Case(["train", "honesty", "-c", "train-missing-data.yaml"],
+                                    "data.records"),
     "train honesty bad method": Case(["train", "honesty", "--method", "ppo", "-c",
                                       "train-unknown.yaml"], "--method 'ppo' is not supported"),
     "train honesty malformed config": Case(["train", "honesty", "-c", "malformed.yaml"],
