@@ -91,6 +91,8 @@ def workdir(tmp_path_factory) -> Path:
     latin1_results = make_run(runs, "latin1-results")
     (latin1_results / "results.jsonl").write_bytes(b'{"id": "K\xf6ln"}\n')
     make_run(runs, "empty")
+    bad_status = make_run(runs, "bad-status")
+    (bad_status / "status.json").write_text('{"state": "incomplete", "requests_total": "lots"}')
     grow_inner = make_run(runs, "grow-inner-broken", graph="adaem")
     (grow_inner / "results.jsonl").write_text(
         json.dumps(GOOD_QUESTION) + '\n{"kind": "question", "key"\n'
@@ -227,6 +229,8 @@ CASES: dict[str, Case] = {
                                              "a run config must be a mapping"),
     "resume broken inner line in results": Case(["resume", "inner-broken"],
                                                 "results.jsonl:2: broken record"),
+    "resume damaged status count": Case(["resume", "bad-status"],
+                                        "requests_total must be a whole number >= 0"),
     # -- runs ----------------------------------------------------------------------------------
     "runs missing runs dir": Case(["runs", "--runs-dir", "missing-runs"],
                                   "runs directory missing-runs does not exist"),
@@ -418,3 +422,31 @@ def test_bad_input_in_a_real_process(name, workdir):
     assert result.stdout == ""
     assert tree(workdir) == before
     assert not (workdir.parent / "x").exists()  # --run-id ../x made nothing beside the runs
+
+
+def test_unreadable_principles_file(workdir, monkeypatch):
+    """A principles file the process may not read (chmod 000; as root, whom permissions do not
+    stop, the read is made to fail the same way)."""
+    monkeypatch.chdir(workdir)
+    locked = workdir / "locked.jsonl"
+    locked.write_text('{"id": "p1", "principle": "Do not steal.", "foundation": "fairness"}\n')
+    locked.chmod(0)
+    if os.geteuid() == 0:
+        real = Path.read_bytes
+
+        def read_bytes(self: Path) -> bytes:
+            if self.name == locked.name:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    before = tree(workdir)
+    try:
+        result = CliRunner().invoke(app, ["run", "denevil", *MOCKS, "--set",
+                                          "params.principles=locked.jsonl"])
+        check_one_line(result.exit_code, result.stderr,
+                       "locked.jsonl: cannot read principles file: Permission denied")
+        assert tree(workdir) == before
+    finally:
+        locked.chmod(0o644)
+        locked.unlink()

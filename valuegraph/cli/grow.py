@@ -87,6 +87,7 @@ def grow(
         if resume is not None:
             run_dir, cfg = _open_adaem(resume, runs_dir)
             run_dir.check_results()
+            run_dir.requests_before()
             check_models(cfg)
             runner.validate(cfg)
         else:

@@ -138,8 +138,16 @@ class RunDir:
         write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
 
     def requests_before(self) -> int:
-        """Model requests sent by earlier processes of this run (the budget is per run)."""
-        return int(self.status().get("requests_total") or 0)
+        """Model requests sent by earlier processes of this run (the budget is per run).
+
+        Raises:
+            ConfigError: ``status.json`` holds something else than a count there.
+        """
+        value = self.status().get("requests_total") or 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{self.root / STATUS_FILE}: requests_total must be a whole "
+                              f"number >= 0 (the run's budget counts from it), got {value!r}")
+        return value
 
     # -- stores ----------------------------------------------------------------------------
 

@@ -216,9 +216,11 @@ def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
         handler = run_dir.attach_log()
         pool = make_pool(cfg, run_dir.cache_dir)
         env = RunEnv(cfg, run_dir, pool, progress or NullProgress(), run_dir.requests_before())
-        before = run_dir.status()
-        pool.expect_resent(before.get("in_flight") or [])
-        resent_before = int(before.get("resent") or 0)
+        before = run_dir.status()  # advisory counts: anything else than a list / count is 0
+        in_flight = before.get("in_flight")
+        pool.expect_resent([k for k in in_flight if isinstance(k, str)]
+                           if isinstance(in_flight, list) else [])
+        resent_before = before.get("resent") if isinstance(before.get("resent"), int) else 0
         run_dir.set_status("running", graph=cfg.graph, pid=os.getpid())
         started = time.monotonic()
         # What is alive now (imported packages, the pool) lives as long as the run: moved out
