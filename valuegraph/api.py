@@ -40,9 +40,11 @@ def resume_run(run: str | Path, runs_dir: str | Path = "runs") -> RunOutcome:
 
     Raises:
         ConfigError: no such run, or its config is unreadable.
+        FileError: a broken line inside its results file (named).
     """
     run_dir = RunDir.open(runs_dir, str(run))
     cfg = run_dir.config()
+    run_dir.check_results()
     runner = load_runner(cfg.graph)
     runner.validate(cfg)
     return execute_run(runner, cfg, run_dir)

@@ -23,6 +23,7 @@ from valuegraph.cli import (
 from valuegraph.cli.common import console
 from valuegraph.config import ConfigError
 from valuegraph.tools.files import FileError
+from valuegraph.tools.secrets import RedactingFilter
 from valuegraph.tools.specs import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,6 +48,7 @@ def main() -> None:
     # run.log takes valuegraph's INFO records; the terminal shows warnings and errors only.
     for handler in logging.getLogger().handlers:
         handler.setLevel(logging.WARNING)
+        handler.addFilter(RedactingFilter())
     try:
         app()
     except (ConfigError, SpecError, FileError) as exc:

@@ -47,6 +47,16 @@ def _check_specs(specs: list[str], cfg: RunConfig) -> None:
                               f"{', '.join(missing)}")
 
 
+def check_out_dir(path: Path | None) -> None:
+    """An output directory may be new or a directory, not a file.
+
+    Raises:
+        ConfigError: ``path`` is a file.
+    """
+    if path is not None and path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} is a file, not a directory")
+
+
 def _bench(prompt_set: list[Any], models: list[str], judge: str, cfg: RunConfig,
            out_dir: Path, settings: Any) -> tuple[Any, Path, Path]:
     from valuegraph.evals.moral_bench import bench_and_report
@@ -92,9 +102,8 @@ def bench_moral(
         settings = BenchSettings(samples=samples, threshold=threshold, max_tokens=max_tokens,
                                  concurrency=concurrency, seed=cfg.seed,
                                  judge_method=judge_method, judge_votes=judge_votes)
+        check_out_dir(out_dir)
         prompt_set = load_prompts(prompts)
-        if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-            raise ConfigError(f"--out {out_dir} is a file, not a directory")
     except (ConfigError, SpecError, ValueError) as exc:
         raise fail(str(exc)) from None
     target_dir = out_dir or Path(cfg.runs_dir) / f"bench-moral-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -122,6 +131,7 @@ def train_judge(
         raise fail(f"training needs the train extra ({exc}); pip install 'valuegraph[train]'"
                    ) from None
     try:
+        check_out_dir(out_dir)
         pairs = load_pairs(data)
         if not base_model.is_dir():
             raise ValueError(f"base model directory {base_model} does not exist")
@@ -223,6 +233,7 @@ def values_cmd(
             if missing:
                 raise ConfigError(f"model {spec!r} needs the environment variable(s) "
                                   f"{', '.join(missing)}")
+        check_out_dir(out)
         loaded = read_release(release)
         if not loaded.questions:
             raise ConfigError(f"{release} holds no questions")
@@ -231,7 +242,10 @@ def values_cmd(
     questions = loaded.questions[:limit] if limit else loaded.questions
     target = out or (loaded.path if loaded.path.is_dir() else loaded.path.parent) / \
         f"profiles-{theory}"
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"cannot create output directory {target}: {exc.strerror or exc}") from None
     pool = ModelPool(target / "cache", api_bases=bases)
     try:
         summary = asyncio.run(closing(pool, profile_release(

@@ -86,6 +86,8 @@ def grow(
         runner = load_runner("adaem")
         if resume is not None:
             run_dir, cfg = _open_adaem(resume, runs_dir)
+            run_dir.check_results()
+            run_dir.requests_before()
             check_models(cfg)
             runner.validate(cfg)
         else:
@@ -132,6 +134,7 @@ def release_cmd(
 
     try:
         run_dir, cfg = _open_adaem(run_ref, runs_dir)
+        run_dir.check_results()
         missing = [str(p) for p in against or [] if not p.exists()]
         if missing:
             raise ConfigError(f"--against path(s) not found: {', '.join(missing)}")
@@ -149,7 +152,7 @@ def release_cmd(
                              against=list(against or []), min_score=min_score,
                              epsilon=ctx.epsilon, neighbours=ctx.dedup_neighbours,
                              near_identical=ctx.near_identical, info=info)
-    except ReleaseError as exc:
+    except (ReleaseError, FileError) as exc:
         raise fail(str(exc)) from None
     if made is None:
         out.print("nothing new to release")
@@ -158,6 +161,28 @@ def release_cmd(
     out.print(f"{made.version}: {m['count']} questions, mean S {m['mean_S']:.2f}, "
               f"Self-BLEU {m['self_bleu']:.2f}, distinct-2 {m['distinct_2']:.3f}, "
               f"similarity {m['mean_similarity']:.3f} -> {made.path}")
+
+
+def pending_ids(path: Path) -> list[str]:
+    """The question ids of a pending approval file (written by the growth run).
+
+    Raises:
+        FileError: unreadable, not JSON, or not a list of ``{"questions": [{"id": ...}]}``.
+    """
+    from valuegraph.tools.files import read_text
+
+    try:
+        data = json.loads(read_text(path, "approval file"))
+    except json.JSONDecodeError as exc:
+        raise FileError(path, f"damaged approval file, not JSON ({exc.msg}); resume the run "
+                        "to write it again") from None
+    try:
+        ids = [str(q["id"]) for item in data for q in item["questions"]]
+    except (TypeError, KeyError):
+        raise FileError(path, "damaged approval file: expected a list of "
+                        '{"questions": [{"id": ...}, ...]}; resume the run to write it again'
+                        ) from None
+    return ids
 
 
 @grow_app.command("approve")
@@ -176,14 +201,13 @@ def approve_cmd(
     try:
         run_dir, _ = _open_adaem(run_ref, runs_dir)
         pending_path = run_dir.root / APPROVAL_PENDING
-        if not pending_path.is_file():
+        if not pending_path.exists():
             raise ConfigError(f"run {run_ref!r} has no pending approval")
-        pending = [q["id"] for item in json.loads(pending_path.read_text())
-                   for q in item.get("questions", [])]
+        pending = pending_ids(pending_path)
         unknown = sorted(set(reject or []) - set(pending))
         if unknown:
             raise ConfigError(f"not pending: {', '.join(unknown)}; pending: {', '.join(pending)}")
-    except ConfigError as exc:
+    except (ConfigError, FileError) as exc:
         raise fail(str(exc)) from None
     rejected = pending if reject_all else list(reject or [])
     write_atomic(run_dir.root / APPROVAL_DECISION, json.dumps({"reject": rejected}))

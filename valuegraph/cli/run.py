@@ -62,6 +62,8 @@ def resume(run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id or
     try:
         run_dir = RunDir.open(runs_dir_of(runs_dir), run_ref)
         cfg = run_dir.config()
+        run_dir.check_results()
+        run_dir.requests_before()
         runner = load_runner(cfg.graph)
         check_models(cfg)
         runner.validate(cfg)

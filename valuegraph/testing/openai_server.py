@@ -3,7 +3,9 @@
 It answers ``POST /v1/chat/completions`` instantly (or slowly), and misbehaves on demand:
 HTTP errors, timeouts and malformed bodies, either for the next N requests (``POST /admin``)
 or at random rates (``--fault-rates``). ``GET /admin`` returns counters, so tests can assert how
-many requests really reached the server.
+many requests really reached the server. With ``--echo-auth`` (or ``{"echo_auth": true}`` to
+``POST /admin``) it plays a careless server that echoes the request's ``Authorization`` header
+at the end of every reply and in every error body (secret-scrubbing tests).
 
     python -m valuegraph.testing.openai_server --port 0      # prints "PORT <n>" when ready
 
@@ -28,7 +30,9 @@ from aiohttp import web
 
 
 class ServerState:
-    def __init__(self, rules: list[dict[str, Any]], fault_rates: dict[str, float], seed: int):
+    def __init__(self, rules: list[dict[str, Any]], fault_rates: dict[str, float], seed: int,
+                 echo_auth: bool = False):
+        self.echo_auth = echo_auth
         self.rules = [(re.compile(r["match"], re.S), r) for r in rules]
         self.fault_rates = fault_rates
         self.rng = random.Random(seed)
@@ -38,6 +42,7 @@ class ServerState:
         self.by_outcome: dict[str, int] = {}
         self.prompts: list[str] = []
         self.answered: dict[str, int] = {}  # body digest -> times answered successfully
+        self.received: dict[str, int] = {}  # body digest -> times received
 
     def next_fault(self) -> str | None:
         if self.plan:
@@ -86,26 +91,33 @@ async def chat(request: web.Request) -> web.StreamResponse:
     state: ServerState = request.app["state"]
     state.requests += 1
     body = await request.json()
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    state.received[digest] = state.received.get(digest, 0) + 1
     messages = body.get("messages") or []
     fault = state.next_fault()
+    echo = f" [Authorization: {request.headers.get('Authorization', '')}]" \
+        if state.echo_auth else ""
     if state.delay:
         await asyncio.sleep(state.delay)
     if fault in ("429", "500", "502", "503", "400", "401"):
         state.count(fault)
-        return web.json_response({"error": {"message": f"injected {fault}", "type": "injected",
-                                            "code": fault}}, status=int(fault))
+        return web.json_response({"error": {"message": f"injected {fault}{echo}",
+                                            "type": "injected", "code": fault}},
+                                 status=int(fault))
     if fault == "timeout":
         state.count("timeout")
         await asyncio.sleep(float(request.app["timeout_sleep"]))
-        return web.json_response({"error": {"message": "too late"}}, status=504)
+        return web.json_response({"error": {"message": f"too late{echo}"}}, status=504)
     if fault == "malformed":
         state.count("malformed")
-        return web.Response(text='{"id": "x", "choices": [', content_type="application/json")
+        return web.Response(text='{"id": "x", "choices": [' + echo,
+                            content_type="application/json")
     n = int(body.get("n") or 1)
     choices = []
     completion_tokens = 0
     for i in range(n):
         text, top = _reply_for(state, messages, i, f"{body.get('model')}|{body.get('seed')}")
+        text += echo
         completion_tokens += len(text.split())
         choice: dict[str, Any] = {"index": i, "finish_reason": "stop",
                                   "message": {"role": "assistant", "content": text}}
@@ -114,7 +126,6 @@ async def chat(request: web.Request) -> web.StreamResponse:
         choices.append(choice)
     state.count("ok")
     state.prompts.append(json.dumps(messages)[-200:])
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     state.answered[digest] = state.answered.get(digest, 0) + 1
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
     return web.json_response({
@@ -129,20 +140,24 @@ async def admin_get(request: web.Request) -> web.Response:
     state: ServerState = request.app["state"]
     return web.json_response({
         "requests": state.requests, "by_outcome": state.by_outcome,
+        "echo_auth": state.echo_auth,
         "pending_faults": len(state.plan), "delay": state.delay,
         "distinct_answered": len(state.answered),
         # identical request bodies answered more than once: a completed call that was repeated
         "repeated": sum(c - 1 for c in state.answered.values()),
+        # identical request bodies received more than once (retries, re-sent requests)
+        "received_again": sum(c - 1 for c in state.received.values()),
     })
 
 
 async def admin_post(request: web.Request) -> web.Response:
     """Body: {"faults": ["429", "500", "timeout", "malformed"], "delay": 0.2, "reset": true,
-    "fault_rates": {...}, "rules": [...]}."""
+    "fault_rates": {...}, "rules": [...], "echo_auth": true}."""
     state: ServerState = request.app["state"]
     body = await request.json()
     if body.get("reset"):
         state.requests, state.by_outcome, state.prompts, state.answered = 0, {}, [], {}
+        state.received = {}
     state.plan.extend(str(f) for f in body.get("faults", []))
     if "delay" in body:
         state.delay = float(body["delay"])
@@ -150,6 +165,8 @@ async def admin_post(request: web.Request) -> web.Response:
         state.fault_rates = {str(k): float(v) for k, v in body["fault_rates"].items()}
     if "rules" in body:
         state.rules = [(re.compile(r["match"], re.S), r) for r in body["rules"]]
+    if "echo_auth" in body:
+        state.echo_auth = bool(body["echo_auth"])
     return await admin_get(request)
 
 
@@ -158,9 +175,10 @@ async def models(request: web.Request) -> web.Response:
 
 
 def make_app(rules: list[dict[str, Any]] | None = None, fault_rates: dict[str, float] | None = None,
-             seed: int = 0, timeout_sleep: float = 30.0) -> web.Application:
+             seed: int = 0, timeout_sleep: float = 30.0, echo_auth: bool = False
+             ) -> web.Application:
     app = web.Application(client_max_size=64 * 2**20)
-    app["state"] = ServerState(rules or [], fault_rates or {}, seed)
+    app["state"] = ServerState(rules or [], fault_rates or {}, seed, echo_auth)
     app["timeout_sleep"] = timeout_sleep
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/chat/completions", chat)
@@ -188,11 +206,14 @@ def main(argv: list[str] | None = None) -> None:
                         help='JSON: {"429": 0.1, "500": 0.05, "timeout": 0.05, "malformed": 0.05}')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout-sleep", type=float, default=30.0)
+    parser.add_argument("--echo-auth", action="store_true",
+                        help="Echo the Authorization header in every reply and error body.")
     args = parser.parse_args(argv)
     rules = json.load(open(args.rules)) if args.rules else []
     try:
         asyncio.run(serve(args.port, rules=rules, fault_rates=json.loads(args.fault_rates),
-                          seed=args.seed, timeout_sleep=args.timeout_sleep))
+                          seed=args.seed, timeout_sleep=args.timeout_sleep,
+                          echo_auth=args.echo_auth))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -42,10 +42,12 @@ class LocalServer:
 
 def start_server(rules: list[dict[str, Any]] | None = None,
                  fault_rates: dict[str, float] | None = None, seed: int = 0,
-                 timeout_sleep: float = 30.0) -> LocalServer:
+                 timeout_sleep: float = 30.0, echo_auth: bool = False) -> LocalServer:
+    """Start the server; ``echo_auth`` makes it echo the Authorization header in replies and
+    error bodies."""
     cmd = [sys.executable, "-m", "valuegraph.testing.openai_server", "--port", "0",
            "--seed", str(seed), "--fault-rates", json.dumps(fault_rates or {}),
-           "--timeout-sleep", str(timeout_sleep)]
+           "--timeout-sleep", str(timeout_sleep), *(["--echo-auth"] if echo_auth else [])]
     if rules:
         fd, path = tempfile.mkstemp(suffix=".json")
         with os.fdopen(fd, "w") as fh:

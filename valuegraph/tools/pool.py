@@ -79,6 +79,11 @@ class ModelPool:
         self._backends: dict[tuple[str, str | None], Backend] = {}
         self._secrets = secret_values()
         self._routes: dict[tuple[str, str | None], tuple[Backend, str | None]] = {}
+        self._flying: dict[str, int] = {}
+        self._resend: set[str] = set()
+        self.resent = 0
+        """Requests sent for samples that an earlier process had in flight when it stopped
+        (see :meth:`expect_resent`)."""
 
     def configure(self, *, request_timeout: float | None = None, retry_wait: float | None = None,
                   max_attempts: int | None = None) -> None:
@@ -104,6 +109,18 @@ class ModelPool:
         if self._secrets and any(s in completion.text for s in self._secrets):
             return replace(completion, text=redact_text(completion.text, self._secrets))
         return completion
+
+    # -- requests in flight ----------------------------------------------------------------
+
+    def in_flight(self) -> list[str]:
+        """Cache keys of the samples whose requests are out now (cached pools only): a run
+        records them periodically, so a resumed run can tell which requests it sends again."""
+        return list(self._flying)
+
+    def expect_resent(self, keys: Sequence[str]) -> None:
+        """Keys an earlier process had in flight when it stopped: a request sent for one of
+        them (its reply never reached the cache) is counted in :attr:`resent`."""
+        self._resend.update(keys)
 
     # -- resolution ------------------------------------------------------------------------
 
@@ -194,7 +211,20 @@ class ModelPool:
             charge(cache_hits=len(results))
         while len(results) < n:
             missing = [i for i in range(n) if i not in results]
-            fresh = await self._call_with_retries(backend, spec, msgs, missing, params, role)
+            flying = [keys[i] for i in missing] if keys else []
+            for key in flying:
+                self._flying[key] = self._flying.get(key, 0) + 1
+            if self._resend and not self._resend.isdisjoint(flying):
+                self._resend.difference_update(flying)
+                self.resent += 1
+            try:
+                fresh = await self._call_with_retries(backend, spec, msgs, missing, params, role)
+            finally:
+                for key in flying:
+                    if self._flying[key] == 1:
+                        del self._flying[key]
+                    else:
+                        self._flying[key] -= 1
             for index, completion in zip(missing, fresh, strict=False):
                 completion = self.scrub(_with_index(completion, index, spec))
                 results[index] = completion

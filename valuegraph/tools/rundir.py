@@ -132,9 +132,22 @@ class RunDir:
         data.setdefault("created", data["updated"])
         write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
 
+    def update_status(self, **fields: Any) -> None:
+        """Merge ``fields`` into the status, keeping its state."""
+        data = {**self.status(), **redact(fields), "updated": time.time()}
+        write_atomic(self.root / STATUS_FILE, json.dumps(data, indent=1, default=str))
+
     def requests_before(self) -> int:
-        """Model requests sent by earlier processes of this run (the budget is per run)."""
-        return int(self.status().get("requests_total") or 0)
+        """Model requests sent by earlier processes of this run (the budget is per run).
+
+        Raises:
+            ConfigError: ``status.json`` holds something else than a count there.
+        """
+        value = self.status().get("requests_total") or 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{self.root / STATUS_FILE}: requests_total must be a whole "
+                              f"number >= 0 (the run's budget counts from it), got {value!r}")
+        return value
 
     # -- stores ----------------------------------------------------------------------------
 
@@ -160,6 +173,16 @@ class RunDir:
     def results(self) -> ResultLog:
         """The results file, for reading (writers use the loop kit's ``RecordLog``)."""
         return ResultLog(self.results_path)
+
+    def check_results(self) -> None:
+        """Read the results file through, before a run resumes or is released from: a torn
+        last line is fine (the writer repairs it), a broken line inside is not.
+
+        Raises:
+            FileError: the file is unreadable or a line inside it is broken (named).
+        """
+        for _ in self.results:
+            pass
 
     def attach_log(self) -> logging.Handler:
         """Send valuegraph's log records to run.log, secrets masked."""

@@ -60,11 +60,18 @@ def redact(data: Any, secrets: list[str] | None = None) -> Any:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks secret values in every record it passes."""
+    """A logging filter that masks secret values in every record it passes, its traceback
+    included (an exception's cause may hold a server's reply that echoed the key)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = secret_values()
         if secrets:
             record.msg = redact_text(record.getMessage(), secrets)
             record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact_text(record.exc_text, secrets)
+            if record.stack_info:
+                record.stack_info = redact_text(record.stack_info, secrets)
         return True

@@ -22,10 +22,10 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -45,8 +45,11 @@ from valuegraph.tools.progress import NullProgress
 from valuegraph.tools.rundir import RunDir
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOCK_FILE = "run.lock"
+IN_FLIGHT_INTERVAL_S = 1.0
+"""How often a run records the requests it has in flight (``status.json``: ``in_flight``)."""
 EXIT_CODES = {"done": 0, "failed": 1, "incomplete": 3, "interrupted": 130}
 """Exit status of ``valuegraph run`` per end state (2 is bad input, before any work)."""
 
@@ -213,6 +216,11 @@ def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
         handler = run_dir.attach_log()
         pool = make_pool(cfg, run_dir.cache_dir)
         env = RunEnv(cfg, run_dir, pool, progress or NullProgress(), run_dir.requests_before())
+        before = run_dir.status()  # advisory counts: anything else than a list / count is 0
+        in_flight = before.get("in_flight")
+        pool.expect_resent([k for k in in_flight if isinstance(k, str)]
+                           if isinstance(in_flight, list) else [])
+        resent_before = before.get("resent") if isinstance(before.get("resent"), int) else 0
         run_dir.set_status("running", graph=cfg.graph, pid=os.getpid())
         started = time.monotonic()
         # What is alive now (imported packages, the pool) lives as long as the run: moved out
@@ -222,7 +230,7 @@ def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
         gc.freeze()
         state, error, summary = "done", None, {}
         try:
-            summary = asyncio.run(closing(pool, runner.run(env)))
+            summary = asyncio.run(closing(pool, recording_in_flight(env, runner.run(env))))
             state = summary.get("state", "done")
         except KeyboardInterrupt:
             state = "interrupted"
@@ -239,8 +247,31 @@ def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
         extra = {"error": error} if error else {}
         run_dir.set_status(state, summary=summary, usage=pool.usage.to_json(),
                            requests_total=env.requests_total,
-                           cache_hits=pool.usage.total_cache_hits, seconds=seconds, **extra)
+                           cache_hits=pool.usage.total_cache_hits, seconds=seconds,
+                           in_flight=pool.in_flight(), resent=resent_before + pool.resent,
+                           **extra)
     return RunOutcome(run_dir.run_id, run_dir.root, state, summary, error, seconds)
+
+
+async def recording_in_flight(env: RunEnv, work: Awaitable[T]) -> T:
+    """Await ``work`` while recording, every :data:`IN_FLIGHT_INTERVAL_S`, the cache keys of
+    the requests in flight (``status.json``: ``in_flight``). A killed run's replies to those
+    never reached the cache; the resumed run sends them again and counts them (``resent``)."""
+
+    async def record() -> None:
+        last: list[str] = []
+        while True:
+            await asyncio.sleep(IN_FLIGHT_INTERVAL_S)
+            now = env.pool.in_flight()
+            if now or last:
+                env.run_dir.update_status(in_flight=now)
+            last = now
+
+    recorder = asyncio.create_task(record())
+    try:
+        return await work
+    finally:
+        recorder.cancel()
 
 
 # -- one graph per item ----------------------------------------------------------------------

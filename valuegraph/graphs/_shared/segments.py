@@ -87,7 +87,9 @@ class SegmentRunner(LoopRunner):
                 if snapshot.values and not snapshot.next:
                     state = self.state_of(snapshot.values)
                     reason = self.exit_reason(state, run.context)
-                    if reason != "segment":
+                    # None: the bound that ended this segment no longer holds (a resumed run's
+                    # new deadline, a raised budget or step count): go on in a new segment.
+                    if reason is not None and reason != "segment":
                         return self._finish(run, state, reason)
                     carry = self.carry(snapshot.values)
                     segment += 1

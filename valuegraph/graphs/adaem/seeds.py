@@ -14,6 +14,7 @@ Errors name the file and line: ``seeds.jsonl:7: questions: ...``.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -22,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from valuegraph.tools.files import FileError, iter_jsonl
+from valuegraph.tools.files import FileError, iter_jsonl, read_text
 
 CATEGORIES = (
     "Politics & International Relations",
@@ -102,7 +103,9 @@ def load_seeds(path: str | Path | None = None, fmt: SeedFormat = "auto") -> list
     source = Path(path) if path is not None else packaged_seeds_path()
     if fmt not in ("auto", "jsonl", "touche"):
         raise SeedError(f"seed format must be auto, jsonl or touche, got {fmt!r}")
-    if not source.is_file():
+    if source.is_dir():
+        raise SeedError(f"seed file {source} is a directory; expected a JSONL or TSV file")
+    if not source.exists():
         raise SeedError(f"seed file {source} does not exist")
     if fmt == "touche" or (fmt == "auto" and source.suffix.lower() == ".tsv"):
         topics = load_touche_tsv(source)
@@ -168,9 +171,9 @@ REQUIRED_TSV = ("Argument ID", "Conclusion")
 def load_touche_tsv(path: str | Path) -> list[Topic]:
     path = Path(path)
     try:
-        handle = open(path, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise SeedError(f"cannot read seed file {path}: {exc.strerror or exc}") from exc
+        handle = io.StringIO(read_text(path, "seed file"), newline="")
+    except FileError as exc:
+        raise SeedError(str(exc)) from None
     topics: dict[str, Topic] = {}
     with handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)

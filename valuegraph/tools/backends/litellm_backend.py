@@ -182,6 +182,18 @@ class OpenAIServerBackend(LiteLLMBackend):
         self._client = Http1Client((spec.api_base or "").rstrip("/") + "/chat/completions",
                                    headers, timeout=timeout)
 
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        """A new request policy (``ModelPool.configure``) reaches the HTTP client too."""
+        self._timeout = value
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.timeout = value
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -1,0 +1,133 @@
+"""Every registered graph runs under ``langgraph dev`` (what LangGraph Studio talks to), started
+as the README starts it (no ``--allow-blocking``), driven through ``langgraph_sdk`` with its
+models on the local OpenAI-compatible test server.
+
+Each graph needs an entry in :data:`STUDIO_RUNS`: a small input, a context (given the test
+server's address), the server's rules, and checks on the final state. A graph registered in
+``valuegraph.graphs.GRAPHS`` without an entry fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from valuegraph.graphs import GRAPHS
+from valuegraph.testing.adaem_fakes import server_rules as adaem_rules
+from valuegraph.testing.process import start_server
+from valuegraph.testing.studio import REPO, langgraph_dev, langgraph_executable
+
+
+@dataclass
+class StudioRun:
+    """How to drive one graph: ``context(api_base)`` and ``check(final, server_counters)``."""
+
+    input: dict[str, Any]
+    context: Callable[[str], dict[str, Any]]
+    check: Callable[[dict[str, Any], dict[str, Any]], None]
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- denevil ----------------------------------------------------------------------------------
+
+DENEVIL_RULES = [
+    {"match": "Answer with one word, Yes or No", "reply": "Yes",
+     "logprobs": {"Yes": math.log(0.7), "No": math.log(0.3)}},
+    {"match": "revise story openings", "reply": "Scenario: Sam eyes the open till again."},
+    {"match": "You write openings", "reply": "Sam finds a wallet full of cash on the bus."},
+]
+
+
+def check_denevil(final: dict[str, Any], counters: dict[str, Any]) -> None:
+    result = final["result"]
+    assert [h["round"] for h in final["history"]] == [0, 1]
+    assert final["history"][0]["scenario"] == "Sam finds a wallet full of cash on the bus."
+    assert final["history"][1]["scenario"] == "Sam eyes the open till again."
+    assert final["history"][0]["kept"] == [0, 1]
+    assert result["scores"] == [pytest.approx(0.7)] * 3
+    assert result["judged_by"] == ["openai/test:logprobs"] * 3
+    assert result["exit_reason"] == "rounds" and result["prompt_round"] == 1
+    # 1 scenario + 2 rounds x (1 target request for n=3 + 3 judgements) + 1 rewrite
+    assert counters["requests"] == 1 + 2 * 4 + 1
+
+
+# -- adaem ------------------------------------------------------------------------------------
+
+ADAEM_MODELS = ("p1", "p2", "judge", "opt")
+
+
+def check_adaem(final: dict[str, Any], counters: dict[str, Any]) -> None:
+    assert final["steps_done"] == 1 and final["step"] == 0
+    assert final["arms"] == {final["arm"]: {"count": 1, "value": pytest.approx(
+        final["score_total"] / max(final["kept_total"], 1))}}
+    assert len(final["candidates"]) == 2 and len(final["questions"]) == 2
+    assert final["finalists"] == final["candidates"]
+    assert 0 < final["kept_total"] <= 2
+    assert final["requests_made"] == counters["requests"]  # no cache under Studio, no retries
+
+
+STUDIO_RUNS: dict[str, StudioRun] = {
+    "denevil": StudioRun(
+        input={"principle_id": "fair-1", "principle": "It's wrong to steal.",
+               "foundation": "fairness"},
+        context=lambda base: {"attacker": "openai/test", "target": "openai/test",
+                              "judge": "openai/test", "api_bases": {"openai/test": base},
+                              "rounds": 1, "samples": 3, "keep": 2},
+        check=check_denevil, rules=DENEVIL_RULES),
+    "adaem": StudioRun(
+        input={},
+        context=lambda base: {"explorers": ["openai/p1"], "respondents": ["openai/p2"],
+                              "judge": "openai/judge", "optimizer": "openai/opt",
+                              "api_bases": {f"openai/{m}": base for m in ADAEM_MODELS},
+                              "steps": 1, "questions_per_step": 2, "judge_mode": "joint",
+                              "max_depth": 1},
+        check=check_adaem, rules=adaem_rules()),
+}
+
+
+def test_every_registered_graph_has_a_studio_run():
+    missing = [e.name for e in GRAPHS if e.name not in STUDIO_RUNS]
+    assert not missing, (
+        f"graph(s) {missing} are registered in valuegraph.graphs.GRAPHS but have no entry in "
+        "STUDIO_RUNS of tests/test_studio_graphs.py: add a small input, a context on the "
+        "test server and checks on the final state")
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    if langgraph_executable() is None:
+        pytest.fail("langgraph-cli is not installed (pip install 'valuegraph[studio]')")
+    graphs = {e.name: str(REPO / e.studio_path.removeprefix("./")) for e in GRAPHS}
+    with langgraph_dev(graphs, tmp_path_factory.mktemp("studio")) as url:
+        yield url
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", [e.name for e in GRAPHS])
+async def test_graph_runs_in_langgraph_dev_through_the_sdk(name, studio_url):
+    from langgraph_sdk import get_client
+
+    if name not in STUDIO_RUNS:
+        pytest.fail(f"graph {name!r} has no entry in STUDIO_RUNS (see the test above)")
+    case = STUDIO_RUNS[name]
+    server = start_server(rules=case.rules)
+    try:
+        client = get_client(url=studio_url)
+        assert await client.assistants.search(graph_id=name), f"{name} is not served"
+        thread = await client.threads.create()
+        final = await client.runs.wait(thread["thread_id"], name, input=case.input,
+                                       context=case.context(server.api_base),
+                                       config={"recursion_limit": 500}, raise_error=True)
+        counters = server.admin()
+        state = await client.threads.get_state(thread["thread_id"])
+    finally:
+        server.stop()
+    assert "__error__" not in final, final
+    case.check(final, counters)
+    assert state["values"] == final  # the thread holds what the run returned
+    assert state["next"] == []
