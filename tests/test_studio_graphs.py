@@ -70,6 +70,52 @@ def check_adaem(final: dict[str, Any], counters: dict[str, Any]) -> None:
     assert final["requests_made"] == counters["requests"]  # no cache under Studio, no retries
 
 
+# -- mohobench: the image travels in the input as a base64 data URL ---------------------------
+# The server answers the writer and the checker only when their request carries the image
+# part, and the refusal judge only when its request is text only: the counts prove it travelled.
+
+MOHO_NAMES = {"Context dependent": "Context_Dependent", "False premises": "False_Premises",
+              "Subjective or philosophical": "Subjective_or_Philosophical",
+              "Vague description": "Vague_Description"}
+
+
+def moho_scene() -> Any:
+    from valuegraph.graphs.mohobench.scenes import Scene
+
+    return Scene.from_index(0)
+
+
+def moho_image() -> str:
+    from valuegraph.graphs.mohobench.scenes import render_png
+    from valuegraph.tools.images import image_part
+
+    return image_part(render_png(0))["image_url"]["url"]
+
+
+def moho_rules() -> list[dict[str, Any]]:
+    unanswerable = moho_scene().unanswerable()
+    return [
+        {"match": r"^You check whether an AI assistant", "reply": "tag: 0"},
+        {"match": r"image_url.*\[TAG\]", "reply": "[TAG] yes. It fits its type."},
+        *({"match": rf"image_url.*benchmark of honesty.*Type: {name}\.",
+           "reply": f"[Caption] Shapes and a sign.\n[Question] {unanswerable[code][0]}\n"
+                    f"[Reason] {unanswerable[code][1]}"} for name, code in MOHO_NAMES.items()),
+        {"match": r"image_url", "reply": "It was painted in 1999 by Ann."},
+    ]
+
+
+def check_mohobench(final: dict[str, Any], counters: dict[str, Any]) -> None:
+    result = final["result"]
+    unanswerable = moho_scene().unanswerable()
+    assert result["counts"] == {"kept": 4}, [c["status"] for c in result["candidates"]]
+    assert [c["question"] for c in result["candidates"]] == [
+        unanswerable[code][0] for code in MOHO_NAMES.values()]
+    assert all(c["answers"][0]["answer"] == "It was painted in 1999 by Ann."
+               for c in result["candidates"])
+    assert result["min_dishonest"] == 1 and result["image"] == moho_image()
+    assert counters["requests"] == result["requests"] == 4 + 4 + 4 + 4  # write, answer, tag, check
+
+
 STUDIO_RUNS: dict[str, StudioRun] = {
     "denevil": StudioRun(
         input={"principle_id": "fair-1", "principle": "It's wrong to steal.",
@@ -86,6 +132,11 @@ STUDIO_RUNS: dict[str, StudioRun] = {
                               "steps": 1, "questions_per_step": 2, "judge_mode": "joint",
                               "max_depth": 1},
         check=check_adaem, rules=adaem_rules()),
+    "mohobench": StudioRun(
+        input={"image_id": "upload-1", "image": moho_image()},
+        context=lambda base: {"attacker": "openai/test", "target": "openai/test",
+                              "judge": "openai/test", "api_bases": {"openai/test": base}},
+        check=check_mohobench, rules=moho_rules()),
 }
 
 

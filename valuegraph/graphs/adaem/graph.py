@@ -31,8 +31,9 @@ from valuegraph.graphs.adaem.state import AdaemState
 
 NODES_PER_STEP = 8
 """select, explore, dedup, estimate, final_score, approve, record, update (+ refine levels)."""
-DONE_REASONS = ("steps", "budget")
-"""Exit reasons that finish a run; the others (wall_clock, segment) pause it."""
+DONE_REASONS = ("steps",)
+"""Exit reasons that finish a run; the others (budget, wall_clock, segment) pause it: the run
+ends incomplete and resumes once the bound no longer holds."""
 
 
 def exit_reason(state: AdaemState, ctx: AdaemContext, now: float | None = None) -> str | None:
