@@ -181,6 +181,14 @@ class LatencyConcurrency:
             self.threshold = max(1, self.limiter.current // 2)
             self._set(self.threshold)
 
+    def clamp(self) -> None:
+        """Shrink to the ceiling when it fell below the limit (a budget running out); graphs
+        in flight keep their slots."""
+        if self.ceiling is not None:
+            room = max(1, self.ceiling())
+            if room < self.limiter.current:
+                self.limiter.resize(room)
+
     def _set(self, limit: int) -> None:
         if limit > self.limiter.current and self.ceiling is not None:
             limit = min(limit, max(self.limiter.current, self.ceiling()))

@@ -284,8 +284,9 @@ def graph_gate(env: RunEnv, finished: Any = lambda: 0
     Adaptive (the default) starts at 4 graphs and follows the latency of the run's requests
     (:class:`~valuegraph.tools.limits.LatencyConcurrency`): it grows while the servers answer
     as fast as with fewer graphs, up to 256, backs off when they slow down (not below 4) and
-    halves on a rate limit. With a budget it grows no further than the requests left allow,
-    judged by the requests per graph finished so far (``finished()``).
+    halves on a rate limit. With a budget, graphs in flight are held to what the requests left
+    can pay for, at the requests per graph finished so far (``finished()``), so a run stops
+    close to its budget however far the limit grew.
     """
     if env.cfg.concurrency is not None:
         return AdaptiveLimiter(env.cfg.concurrency), None
@@ -298,7 +299,10 @@ def graph_gate(env: RunEnv, finished: Any = lambda: 0
         done = finished()
         if not done:
             return ADAPTIVE_START
-        return int(left / max(1.0, env.pool.usage.total_calls / done))
+        # graphs this process can pay for in all, at the requests per graph seen so far,
+        # less those already finished: what may be in flight
+        calls = env.pool.usage.total_calls
+        return int((calls + left) / max(1.0, calls / done)) - done
 
     return limiter, LatencyConcurrency(limiter, initial=ADAPTIVE_START, ceiling=ceiling)
 
@@ -380,6 +384,8 @@ class ItemRunner(LoopRunner):
                 env.pool.observers.append(adaptive)
 
             async def one(item: Item) -> None:
+                if adaptive is not None:
+                    adaptive.clamp()
                 async with gate.slot():
                     if env.over_budget():
                         counts["skipped_budget"] += 1
