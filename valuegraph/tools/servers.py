@@ -286,8 +286,9 @@ def check_engine(server: ServerConfig) -> None:
                               "'valuegraph[local]'")
         if server.model and not Path(server.model).is_file():
             raise ConfigError(f"server {server.name!r}: model file {server.model} not found")
-    if server.engine == "command" and shutil.which(server.command[0]) is None:  # type: ignore[index]
-        raise ConfigError(f"server {server.name!r}: program {server.command[0]!r} not found")  # type: ignore[index]
+    program = (server.command or [""])[0]
+    if server.engine == "command" and shutil.which(program) is None:
+        raise ConfigError(f"server {server.name!r}: program {program!r} not found")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
