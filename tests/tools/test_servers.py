@@ -211,6 +211,8 @@ def serve_cli(*args: str, cwd, timeout: int = 60) -> subprocess.CompletedProcess
     (["-c", "servers.yaml", "--replicas", "2"], "are for a server without -c"),
     (["-c", "servers.yaml", "--node", "x"], "node 'x' is not in any server's nodes"),
     (["--engine", "llama_cpp", "--model", "nope.gguf"], "model file nope.gguf not found"),
+    (["-c", "servers.yaml", "--log-dir", "servers.yaml"],
+     "log_dir servers.yaml exists and is not a directory"),
 ])
 def test_serve_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     (tmp_path / "servers.yaml").write_text(yaml.safe_dump(fake_servers(tmp_path)))

@@ -24,6 +24,7 @@ the CPU stand-in the tests run for real.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -50,6 +51,7 @@ from valuegraph.tools.specs import SELF_HOSTED_PROVIDERS, SpecError, parse_spec
 log = logging.getLogger(__name__)
 
 ENGINES = ("vllm", "llama_cpp", "command")
+_FLEETS = itertools.count()
 DEFAULT_HEALTH_PATH = {"vllm": "/health", "llama_cpp": "/v1/models", "command": "/v1/models"}
 PLACEHOLDERS = ("host", "port", "name", "model")
 
@@ -391,8 +393,11 @@ class Fleet:
         self.config = load_servers(config)
         self.node = node
         self.interval = check_interval or self.config.health_interval
-        log_dir = self.config.log_dir or Path(tempfile.mkdtemp(prefix="valuegraph-servers-"))
-        self.log_dir = Path(log_dir)
+        if self.config.log_dir is not None and self.config.log_dir.exists() \
+                and not self.config.log_dir.is_dir():
+            raise ConfigError(f"log_dir {self.config.log_dir} exists and is not a directory")
+        self.log_dir = Path(self.config.log_dir or Path(tempfile.gettempdir()) /
+                            f"valuegraph-servers-{os.getpid()}-{next(_FLEETS)}")
         self.replicas: list[ManagedReplica] = []
         self._remote: dict[str, list[str]] = {}
         self._stop = threading.Event()
@@ -463,6 +468,11 @@ class Fleet:
                 (every replica is stopped first).
         """
         self.check()
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServerError(f"cannot create the log directory {self.log_dir}: "
+                              f"{exc.strerror or exc}") from None
         for replica in self.replicas:
             replica.spawn()
             log.info("starting %s", " ".join(replica.launch.argv))
