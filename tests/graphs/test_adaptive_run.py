@@ -33,7 +33,7 @@ def run(tmp_path, server, run_id: str, items: int, **extra):
 def test_default_grows_while_latency_holds_fixed_stays(tmp_path, slow_server):
     adaptive = run(tmp_path, slow_server, "auto", 80)
     assert adaptive.state == "done" and adaptive.summary["ok"] == 80
-    assert adaptive.summary["concurrency_peak"] >= 16  # from 4: doubled at least twice
+    assert adaptive.summary["concurrency_peak"] >= 8  # from 4: grew (latency held)
     fixed = run(tmp_path, slow_server, "fixed", 8, concurrency=3)
     assert fixed.summary["ok"] == 8 and "concurrency_peak" not in fixed.summary
 

@@ -139,3 +139,20 @@ def test_run_config_rejects_bad_concurrency():
 
     with pytest.raises(ConfigError, match="concurrency must be >= 1 or 'auto', got 0"):
         resolve_config({"concurrency": 0}, None, {})
+
+
+async def test_the_pool_reports_latency_and_rate_limits_to_its_observers(server):
+    from valuegraph.tools.pool import ModelPool
+
+    pool = ModelPool(None, api_bases={"openai/test": server.api_base}, retry_wait=0.01)
+    adaptive = controller(initial=8)
+    pool.observers.append(adaptive)
+    server.admin(faults=["429", "429"])
+    await pool.generate("openai/test", [{"role": "user", "content": "hi"}], max_tokens=5)
+    assert adaptive.rate_limits == 2 and adaptive.limit == 4  # halved once in the window
+    for i in range(4):
+        await pool.generate("openai/test", [{"role": "user", "content": f"q{i}"}],
+                            max_tokens=5)
+    await pool.aclose()
+    assert list(adaptive._best) == [("openai/test", "default", 5, 1)]
+    assert adaptive.limit == 5  # the next window (4 requests) held: one more
