@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-EXTRAS=${VALUEGRAPH_EXTRAS:-local,train,dev,studio,view}
+EXTRAS=${VALUEGRAPH_EXTRAS:-local,train,dev,studio,view,postgres}
 stamp=.venv/.valuegraph-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)-$EXTRAS
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

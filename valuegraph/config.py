@@ -37,13 +37,19 @@ class RunConfig(BaseModel):
         description="Model spec per role: attacker, target, judge, optimizer.",
     )
     api_bases: dict[str, str] = Field(
-        default_factory=dict, description="Server address per model spec (vLLM, llama.cpp).")
+        default_factory=dict, description="Server address per model spec (vLLM, llama.cpp); "
+        "a list (or comma-separated addresses) spreads requests over replicas.")
     budget: int | None = Field(
         None, description="Most model requests the run may send, over all its processes "
                           "(cache hits are free; None: unbounded).")
-    concurrency: int = Field(4, description="Graph runs in flight at once.")
+    concurrency: int | None = Field(
+        None, description="Graph runs in flight at once; None or 'auto' (default): adaptive, "
+        "from 4 up while request latency holds, halved on rate limits.")
     seed: int = Field(0, description="Seed for sampling and any shuffling.")
     cache: bool = Field(True, description="Use the persistent completion cache.")
+    servers: str | dict[str, Any] | None = Field(
+        None, description="Model servers the run starts, keeps up and stops (a servers config "
+        "file or mapping, see docs/scale.md); their specs need no api_bases.")
     checkpointer: str = Field(
         "sqlite", description="'sqlite' (in the run directory) or a postgresql:// URL.")
     item_bank: str | None = Field(
@@ -58,11 +64,24 @@ class RunConfig(BaseModel):
             raise ValueError(f"budget must be >= 1 model requests or none, got {value}")
         return value
 
+    @field_validator("api_bases", mode="before")
+    @classmethod
+    def _join_replicas(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        return {spec: ",".join(str(b).strip() for b in bases) if isinstance(bases, list | tuple)
+                else bases for spec, bases in value.items()}
+
+    @field_validator("concurrency", mode="before")
+    @classmethod
+    def _concurrency_auto(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() == "auto" else value
+
     @field_validator("concurrency")
     @classmethod
-    def _concurrency_positive(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"concurrency must be >= 1, got {value}")
+    def _concurrency_positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"concurrency must be >= 1 or 'auto', got {value}")
         return value
 
     @field_validator("models")

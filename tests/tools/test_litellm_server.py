@@ -1,5 +1,6 @@
 """OpenAI-compatible servers against a real HTTP server on loopback, through both clients the
-pool can use for them: litellm, and the openai client directly (the default fast path)."""
+pool can use for them: litellm, and valuegraph's lean HTTP client (server_client="direct", the
+default fast path)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from valuegraph.tools.types import BackendError
 MSG = [{"role": "user", "content": "Say something"}]
 
 
-@pytest.fixture(params=["litellm", "openai"])
+@pytest.fixture(params=["litellm", "direct"])
 def client(request) -> str:
     return request.param
 
@@ -28,7 +29,7 @@ def make_pool(client):
 
 def test_backend_kind_follows_server_client(server, make_pool, client):
     backend = make_pool(server).backend("openai/test")
-    expected = "OpenAIServerBackend" if client == "openai" else "LiteLLMBackend"
+    expected = "OpenAIServerBackend" if client == "direct" else "LiteLLMBackend"
     assert type(backend).__name__ == expected
 
 

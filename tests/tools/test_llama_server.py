@@ -27,7 +27,7 @@ def llama_server():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("client", ["litellm", "openai"])
+@pytest.mark.parametrize("client", ["litellm", "direct"])
 async def test_litellm_through_llama_cpp_server(llama_server, tmp_path, client):
     pool = ModelPool(tmp_path / "cache", api_bases={"openai/smollm2": llama_server},
                      server_client=client)

@@ -17,6 +17,7 @@ from valuegraph.cli import (
     honesty,
     models,
     run,
+    serve,
     train,
     view,
 )
@@ -37,6 +38,7 @@ COMMAND_MODULES = (
     grow,
     train,
     view,
+    serve,
 )
 """Each mounts its commands with ``register(app)``; the help lists them in this order."""
 for module in COMMAND_MODULES:

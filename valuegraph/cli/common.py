@@ -60,10 +60,15 @@ def check_models(config: RunConfig, roles: list[str] | None = None) -> None:
     """Every spec parses and has its API key: checked before anything is written."""
     from valuegraph.tools.specs import missing_api_keys, parse_spec
 
+    served: set[str] = set()
+    if config.servers is not None:  # the run starts these servers: their specs need no key
+        from valuegraph.tools.servers import load_servers
+
+        served = {server.pool_spec for server in load_servers(config.servers).servers}
     for role, spec in config.models.items():
         if roles is not None and role not in roles:
             continue
-        if spec.startswith("classifier/"):
+        if spec.startswith("classifier/") or spec in served:
             continue
         parsed = parse_spec(spec, config.api_bases.get(spec))
         missing = missing_api_keys(parsed)

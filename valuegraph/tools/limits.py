@@ -1,9 +1,11 @@
-"""Concurrency limits per backend: fixed for self-hosted servers, adaptive for rate-limited APIs."""
+"""Concurrency limits: per backend (fixed for self-hosted servers, adaptive for rate-limited
+APIs) and for whole graphs in flight (:class:`LatencyConcurrency`, driven by request latency)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable, Hashable
 
 
 class AdaptiveLimiter:
@@ -88,3 +90,108 @@ class AdaptiveLimiter:
             return
         self._successes = 0
         self.current = max(self.floor, self.current // 2)
+
+    def resize(self, limit: int) -> None:
+        """Set the number of slots (1..max_limit); waiters are let in at once when it grows,
+        holders keep their slots when it shrinks."""
+        self.current = max(1, min(self.max_limit, limit))
+        self._grant()
+
+
+class LatencyConcurrency:
+    """Moves a limiter's size with the latency of the requests the limited work sends.
+
+    For graphs in flight (each sends its requests one after another): more graphs help only
+    while the servers answer as fast as before. Like TCP congestion control on a delay signal
+    (TCP Vegas; Netflix's adaptive concurrency limits), each request's latency is compared
+    with the best seen for its kind (``key``: spec, role, reply length), which drifts up slowly
+    so that a server that really became slower is learnt. A request *holds* when it took at
+    most ``tolerance`` x the best + ``slack`` seconds (the slack covers near-instant backends).
+
+    Decisions are taken per window: the next ``limit`` requests (about one round trip of every
+    graph in flight). The limit starts at ``initial``. In slow start a window adds one per
+    holding request (the limit doubles per round trip); after it, one per window. A window
+    with more than a quarter of slow requests ends slow start, or after it shrinks the limit
+    to three quarters, never below ``initial`` (the old fixed default, so nothing runs with
+    fewer graphs than it did). A rate-limit reply (429) halves the limit at once, down to 1,
+    ends slow start and opens a new window.
+
+    Args:
+        limiter: The limiter to resize; its ``max_limit`` is the ceiling.
+        initial: The size to start from (and the floor of latency back-off).
+        tolerance: Latency ratio to the best that still counts as holding.
+        slack: Seconds above ``tolerance`` x best that still count as holding.
+        ceiling: Called before growing: the most the limit may reach now (e.g. what a budget
+            leaves room for).
+    """
+
+    DRIFT = 1.002  # the best latency of a kind rises 0.2% per request unless beaten
+    SLOW_SHARE = 0.25
+
+    def __init__(self, limiter: AdaptiveLimiter, *, initial: int = 4, tolerance: float = 2.0,
+                 slack: float = 0.005, ceiling: Callable[[], int] | None = None):
+        self.limiter = limiter
+        self.initial = max(1, min(initial, limiter.max_limit))
+        self.tolerance = tolerance
+        self.slack = slack
+        self.ceiling = ceiling
+        self.threshold = limiter.max_limit  # below it: slow start
+        self.peak = self.initial
+        self.rate_limits = 0
+        self._best: dict[Hashable, float] = {}
+        self._seen = self._slow = 0
+        self._halved = False
+        limiter.resize(self.initial)
+
+    @property
+    def limit(self) -> int:
+        return self.limiter.current
+
+    def observe(self, key: Hashable, seconds: float) -> None:
+        """One request of kind ``key`` took ``seconds`` (waiting for a backend slot included)."""
+        best = self._best.get(key)
+        best = seconds if best is None else min(seconds, best * self.DRIFT)
+        self._best[key] = best
+        holding = seconds <= best * self.tolerance + self.slack
+        self._seen += 1
+        self._slow += not holding
+        limit = self.limiter.current
+        if self._seen < limit:
+            return
+        seen, slow = self._seen, self._slow
+        self._seen = self._slow = 0
+        self._halved = False
+        if slow > self.SLOW_SHARE * seen:
+            if limit < self.threshold:
+                self.threshold = limit  # slow start ends here
+            elif limit > self.initial:
+                self.threshold = max(self.initial, limit * 3 // 4)
+                self._set(self.threshold)
+        elif limit < self.threshold:
+            self._set(min(self.threshold, limit + seen - slow))
+        else:
+            self._set(limit + 1)
+
+    def rate_limited(self) -> None:
+        """A request got a rate-limit reply (429): halve, once per window."""
+        self.rate_limits += 1
+        if not self._halved:
+            self._halved = True
+            self._seen = self._slow = 0
+            self.threshold = max(1, self.limiter.current // 2)
+            self._set(self.threshold)
+
+    def clamp(self) -> None:
+        """Shrink to the ceiling when it fell below the limit (a budget running out); graphs
+        in flight keep their slots."""
+        if self.ceiling is not None:
+            room = max(1, self.ceiling())
+            if room < self.limiter.current:
+                self.limiter.resize(room)
+
+    def _set(self, limit: int) -> None:
+        if limit > self.limiter.current and self.ceiling is not None:
+            limit = min(limit, max(self.limiter.current, self.ceiling()))
+        if limit != self.limiter.current:
+            self.limiter.resize(limit)
+            self.peak = max(self.peak, self.limiter.current)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import warnings
 from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 from valuegraph.tools.backends.base import Backend
 from valuegraph.tools.cache import CompletionCache, cache_key
 from valuegraph.tools.secrets import redact_text, secret_values
-from valuegraph.tools.specs import ModelSpec, SpecError, parse_spec
+from valuegraph.tools.specs import ModelSpec, SpecError, join_bases, parse_spec
 from valuegraph.tools.types import (
     BackendError,
     Completion,
@@ -30,6 +32,26 @@ from valuegraph.tools.usage import UsageLedger, charge
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+SERVER_CLIENTS = ("direct", "litellm")
+"""How the pool talks to self-hosted OpenAI-compatible servers (``server_client``)."""
+
+
+def server_client_name(value: str) -> str:
+    """The server client's name, with the old name ``"openai"`` accepted for ``"direct"``
+    (it never meant the openai package: the requests go through valuegraph's own HTTP client).
+
+    Raises:
+        ValueError: not one of ``direct``, ``litellm`` (or ``openai``).
+    """
+    if value == "openai":
+        warnings.warn("server_client='openai' is deprecated: it is called 'direct' now (the "
+                      "requests never went through the openai client)", DeprecationWarning,
+                      stacklevel=3)
+        return "direct"
+    if value not in SERVER_CLIENTS:
+        raise ValueError(f"server_client must be 'direct' or 'litellm', got {value!r}")
+    return value
 
 
 def to_openai_messages(messages: Sequence[Any]) -> list[Message]:
@@ -48,11 +70,18 @@ class ModelPool:
         cache_dir: Directory of the persistent completion cache; None disables caching.
         max_attempts: Tries per request (the first included) on retryable failures.
         retry_wait: First back-off in seconds; doubles each retry (with jitter), capped at 30 s.
-        api_bases: Server address per spec (``{"hosted_vllm/llama": "http://host:8000/v1"}``).
+        api_bases: Server address per spec (``{"hosted_vllm/llama": "http://host:8000/v1"}``);
+            a list (or comma-separated addresses) names replicas of one model, and requests
+            go to the replica with the fewest outstanding (:mod:`valuegraph.tools.balancer`).
         concurrency: Limit per spec, overriding each backend's default.
         timeout: Per-request timeout in seconds for API backends.
-        server_client: "openai" (default) sends requests to self-hosted OpenAI-compatible
-            servers with the openai client directly; "litellm" routes them through litellm.
+        server_client: "direct" (default) posts requests to self-hosted OpenAI-compatible
+            servers with valuegraph's lean HTTP/1.1 client; "litellm" routes them through
+            litellm. The old name "openai" for "direct" still works, with a warning.
+        servers: Servers this pool starts and owns (a :class:`~valuegraph.tools.servers.
+            ServersConfig`, a mapping of one, or a path to its YAML/TOML file): started now,
+            their addresses added to ``api_bases``, restarted when they crash, stopped by
+            :meth:`close`.
     """
 
     def __init__(
@@ -64,15 +93,16 @@ class ModelPool:
         api_bases: dict[str, str] | None = None,
         concurrency: dict[str, int] | None = None,
         timeout: float = 120.0,
-        server_client: str = "openai",
+        server_client: str = "direct",
+        servers: Any = None,
     ):
-        if server_client not in ("openai", "litellm"):
-            raise ValueError(f"server_client must be 'openai' or 'litellm', got {server_client!r}")
-        self.server_client = server_client
+        self.server_client = server_client_name(server_client)
         self.cache = CompletionCache(cache_dir) if cache_dir is not None else None
         self.max_attempts = max_attempts
         self.retry_wait = retry_wait
-        self.api_bases = dict(api_bases or {})
+        self.api_bases: dict[str, str] = {
+            spec: base for spec, base in ((s, join_bases(b)) for s, b in
+                                          (api_bases or {}).items()) if base}
         self.concurrency = dict(concurrency or {})
         self.timeout = timeout
         self.usage = UsageLedger()
@@ -84,6 +114,32 @@ class ModelPool:
         self.resent = 0
         """Requests sent for samples that an earlier process had in flight when it stopped
         (see :meth:`expect_resent`)."""
+        self.observers: list[Any] = []
+        """Watchers of request latency (``observe(key, seconds)``, ``rate_limited()``), such as
+        the runner's adaptive graph concurrency (:class:`~valuegraph.tools.limits.
+        LatencyConcurrency`)."""
+        self.servers: Any = None
+        if servers is not None:
+            self.start_servers(servers)
+
+    def start_servers(self, config: Any) -> Any:
+        """Start the servers of ``config`` (see ``servers`` above), wait until they answer,
+        and route their specs to them; returns the :class:`~valuegraph.tools.servers.Fleet`.
+
+        Raises:
+            ConfigError: an invalid servers config.
+            ServerError: a server did not start.
+        """
+        from valuegraph.tools.servers import Fleet, load_servers
+
+        if self.servers is not None:
+            raise RuntimeError("this pool already owns servers; close it first")
+        fleet = Fleet(load_servers(config))
+        fleet.start()
+        self.servers = fleet
+        for spec, bases in fleet.api_bases().items():
+            self.api_bases[spec] = ",".join(bases)
+        return fleet
 
     def configure(self, *, request_timeout: float | None = None, retry_wait: float | None = None,
                   max_attempts: int | None = None) -> None:
@@ -125,7 +181,7 @@ class ModelPool:
     # -- resolution ------------------------------------------------------------------------
 
     def resolve(self, spec: str, api_base: str | None = None) -> ModelSpec:
-        return parse_spec(spec, api_base or self.api_bases.get(spec))
+        return parse_spec(spec, join_bases(api_base) or self.api_bases.get(spec))
 
     def backend(self, spec: str, api_base: str | None = None) -> Backend:
         """The backend for a spec, created on first use (its package imported then)."""
@@ -159,8 +215,17 @@ class ModelPool:
             )
         from valuegraph.tools.backends.litellm_backend import LiteLLMBackend, OpenAIServerBackend
 
-        if spec.self_hosted and self.server_client == "openai":
+        if spec.self_hosted and self.server_client == "direct":
+            if len(spec.api_bases) > 1:
+                from valuegraph.tools.backends.balanced import BalancedServerBackend
+
+                health = self.servers.health_of if self.servers is not None else None
+                return BalancedServerBackend(spec, max_concurrency=limit, timeout=self.timeout,
+                                             health=health)
             return OpenAIServerBackend(spec, max_concurrency=limit, timeout=self.timeout)
+        if len(spec.api_bases) > 1:
+            raise SpecError(f"{spec.text}: several api_bases need server_client='direct' (the "
+                            "pool's balancer); litellm takes one address per model")
         return LiteLLMBackend(spec, max_concurrency=limit, timeout=self.timeout)
 
     # -- generation ------------------------------------------------------------------------
@@ -195,7 +260,7 @@ class ModelPool:
         route = self._routes.get((spec, api_base))
         if route is None:
             route = self._routes[(spec, api_base)] = (self.backend(spec, api_base),
-                                                      self.resolve(spec, api_base).api_base)
+                                                      self.resolve(spec, api_base).cache_base)
         backend, base = route
         usage = self.usage.role(role)
         results: dict[int, Completion] = {}
@@ -239,18 +304,24 @@ class ModelPool:
         params: SamplingParams, role: str,
     ) -> list[Completion]:
         usage = self.usage.role(role)
+        observers = self.observers
         for attempt in range(1, self.max_attempts + 1):
+            started = time.perf_counter() if observers else 0.0
             try:
                 async with backend.limiter.slot():
                     usage.calls += 1
                     charge(requests=1)
                     fresh = await backend.generate(msgs, len(missing), params, missing[0])
                 backend.limiter.record_success()
+                if observers:
+                    self._observed((spec, role, params.max_tokens, len(missing)), started)
             except BackendError as exc:
                 if self._secrets:  # error bodies may echo the request's headers
                     exc.args = (redact_text(str(exc), self._secrets), *exc.args[1:])
                 if exc.status == 429:
                     backend.limiter.record_rate_limited()
+                    for observer in observers:
+                        observer.rate_limited()
                 if not exc.retryable or attempt == self.max_attempts:
                     usage.errors += 1
                     raise
@@ -268,6 +339,11 @@ class ModelPool:
                 usage.cost_usd += c.cost_usd
             return fresh
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _observed(self, key: tuple[Any, ...], started: float) -> None:
+        seconds = time.perf_counter() - started
+        for observer in self.observers:
+            observer.observe(key, seconds)
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -292,7 +368,7 @@ class ModelPool:
         usage = self.usage.role(role)
         scores: dict[int, float] = {}
         keys = {}
-        base = self.resolve(spec, api_base).api_base
+        base = self.resolve(spec, api_base).cache_base
         if self.cache is not None:
             for i, cont in enumerate(continuations):
                 keys[i] = cache_key(spec, base, [{"loglik": prompt_value}], SamplingParams(), 0)
@@ -304,10 +380,13 @@ class ModelPool:
             charge(cache_hits=len(scores))
         todo = [i for i in range(len(continuations)) if i not in scores]
         if todo:
+            started = time.perf_counter() if self.observers else 0.0
             async with backend.limiter.slot():
                 usage.calls += 1
                 charge(requests=1)
                 fresh = await backend.loglik(prompt_value, [continuations[i] for i in todo])
+            if self.observers:
+                self._observed((spec, role, "loglik", len(todo)), started)
             for i, value in zip(todo, fresh, strict=True):
                 scores[i] = value
                 if self.cache is not None:
@@ -330,8 +409,12 @@ class ModelPool:
                 await closer()
 
     def close(self) -> None:
+        """Close the cache and stop the servers this pool owns."""
         if self.cache is not None:
             self.cache.close()
+        if self.servers is not None:
+            self.servers.stop()
+            self.servers = None
 
 
 async def closing(pool: ModelPool, work: Awaitable[T]) -> T:

@@ -13,6 +13,13 @@ NATIVE_PROVIDERS = ("local", "hf", "mock", "vllm", "classifier")
 # litellm providers that talk to a self-hosted OpenAI-compatible server: no key needed, high
 # concurrency is fine.
 SELF_HOSTED_PROVIDERS = ("hosted_vllm", "openai", "llamafile", "lm_studio", "ollama", "ollama_chat")
+# litellm providers known without importing litellm (about 6 s): parsing the spec of a run on a
+# self-hosted server, or on a common API, must not pay that. Every name here is in litellm's
+# provider list (a test checks); any other name is looked up in litellm itself.
+COMMON_LITELLM_PROVIDERS = frozenset((
+    *SELF_HOSTED_PROVIDERS, "anthropic", "azure", "azure_ai", "bedrock", "cohere", "deepinfra",
+    "deepseek", "fireworks_ai", "gemini", "groq", "huggingface", "mistral", "openrouter",
+    "perplexity", "together_ai", "vertex_ai", "xai"))
 
 
 class SpecError(ValueError):
@@ -32,11 +39,37 @@ class ModelSpec:
         return f"{self.provider}/{self.model}" if self.model else self.provider
 
     @property
+    def api_bases(self) -> list[str]:
+        """Every server address: ``api_base`` may list replicas, separated by commas."""
+        return split_bases(self.api_base)
+
+    @property
+    def cache_base(self) -> str | None:
+        """The address that keys the completion cache: the first of the list, so that adding
+        or losing a replica does not change the keys of a resumed run."""
+        bases = self.api_bases
+        return bases[0] if bases else None
+
+    @property
     def self_hosted(self) -> bool:
         return self.api_base is not None and self.provider in SELF_HOSTED_PROVIDERS
 
     def __str__(self) -> str:
         return self.text + (f"@{self.api_base}" if self.api_base else "")
+
+
+def split_bases(api_base: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """``"http://a/v1, http://b/v1"`` (or a list) -> ``["http://a/v1", "http://b/v1"]``."""
+    if api_base is None:
+        return []
+    parts = api_base.split(",") if isinstance(api_base, str) else list(api_base)
+    return [p.strip() for p in parts if p and p.strip()]
+
+
+def join_bases(api_base: str | list[str] | tuple[str, ...] | None) -> str | None:
+    """The one-string form of a server list (what specs, contexts and run configs carry)."""
+    bases = split_bases(api_base)
+    return ",".join(bases) if bases else None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -56,7 +89,8 @@ def parse_spec(spec: str, api_base: str | None = None) -> ModelSpec:
     if not sep or not model:
         raise SpecError(f"model spec {spec!r} has no model part; expected provider/model "
                         "(or 'local' for the embedded default)")
-    if provider not in NATIVE_PROVIDERS and provider not in known_litellm_providers():
+    if (provider not in NATIVE_PROVIDERS and provider not in COMMON_LITELLM_PROVIDERS
+            and provider not in known_litellm_providers()):
         raise SpecError(f"unknown provider {provider!r} in {spec!r}; allowed: "
                         f"{', '.join(NATIVE_PROVIDERS)} or a litellm provider "
                         "(openai, anthropic, hosted_vllm, ...)")

@@ -48,8 +48,9 @@ class SelfSamplingSettings(_Strict):
     spec: str | None = None
     """Pool spec of the SFT policy; default ``hf/<model>`` (``hosted_vllm/<name>`` + api_base)."""
     api_base: str | None = None
-    server_client: Literal["openai", "litellm"] = "openai"
-    """How the pool talks to a self-hosted server: the openai client, or through litellm."""
+    server_client: Literal["direct", "litellm", "openai"] = "direct"
+    """How the pool talks to a self-hosted server: valuegraph's lean HTTP client ("direct"),
+    or through litellm ("openai" is the deprecated name of "direct")."""
     temperature: float = Field(default=1.0, ge=0.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
     max_tokens: int = Field(default=256, gt=0)

@@ -40,6 +40,7 @@ from valuegraph.graphs._shared.records import (
 from valuegraph.graphs._shared.resources import Resources
 from valuegraph.tools.checkpoint import open_checkpointer
 from valuegraph.tools.files import FileError
+from valuegraph.tools.limits import AdaptiveLimiter, LatencyConcurrency
 from valuegraph.tools.pool import ModelPool, closing
 from valuegraph.tools.progress import NullProgress
 from valuegraph.tools.rundir import RunDir
@@ -50,6 +51,8 @@ T = TypeVar("T")
 LOCK_FILE = "run.lock"
 IN_FLIGHT_INTERVAL_S = 1.0
 """How often a run records the requests it has in flight (``status.json``: ``in_flight``)."""
+ADAPTIVE_START, ADAPTIVE_MAX = 4, 256
+"""Graphs in flight under the default (adaptive) concurrency: where it starts, its ceiling."""
 EXIT_CODES = {"done": 0, "failed": 1, "incomplete": 3, "interrupted": 130}
 """Exit status of ``valuegraph run`` per end state (2 is bad input, before any work)."""
 
@@ -201,8 +204,10 @@ class RunOutcome:
 
 
 def make_pool(cfg: RunConfig, cache_dir: Path | None) -> ModelPool:
-    """The pool of a run: the run's completion cache (unless ``cache: false``), its servers."""
-    return ModelPool(cache_dir if cfg.cache else None, api_bases=cfg.api_bases)
+    """The pool of a run: the run's completion cache (unless ``cache: false``), its servers
+    (``api_bases``, and the ones it starts and owns: ``servers``)."""
+    return ModelPool(cache_dir if cfg.cache else None, api_bases=cfg.api_bases,
+                     servers=cfg.servers)
 
 
 def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
@@ -214,7 +219,12 @@ def execute_run(runner: LoopRunner, cfg: RunConfig, run_dir: RunDir, *,
     """
     with RunLock(run_dir.root):
         handler = run_dir.attach_log()
-        pool = make_pool(cfg, run_dir.cache_dir)
+        try:
+            pool = make_pool(cfg, run_dir.cache_dir)
+        except (ConfigError, RuntimeError) as exc:  # servers of the run that did not start
+            logging.getLogger("valuegraph").removeHandler(handler)
+            run_dir.set_status("failed", graph=cfg.graph, error=str(exc))
+            return RunOutcome(run_dir.run_id, run_dir.root, "failed", error=str(exc))
         env = RunEnv(cfg, run_dir, pool, progress or NullProgress(), run_dir.requests_before())
         before = run_dir.status()  # advisory counts: anything else than a list / count is 0
         in_flight = before.get("in_flight")
@@ -298,8 +308,39 @@ class Item:
     data: Any = None
 
 
+def graph_gate(env: RunEnv, finished: Any = lambda: 0
+               ) -> tuple[AdaptiveLimiter, LatencyConcurrency | None]:
+    """The limit on graphs in flight: ``cfg.concurrency`` when set (fixed), else adaptive.
+
+    Adaptive (the default) starts at 4 graphs and follows the latency of the run's requests
+    (:class:`~valuegraph.tools.limits.LatencyConcurrency`): it grows while the servers answer
+    as fast as with fewer graphs, up to 256, backs off when they slow down (not below 4) and
+    halves on a rate limit. With a budget, graphs in flight are held to what the requests left
+    can pay for, at the requests per graph finished so far (``finished()``), so a run stops
+    close to its budget however far the limit grew.
+    """
+    if env.cfg.concurrency is not None:
+        return AdaptiveLimiter(env.cfg.concurrency), None
+    limiter = AdaptiveLimiter(ADAPTIVE_MAX)
+
+    def ceiling() -> int:
+        left = env.budget_left()
+        if left is None:
+            return ADAPTIVE_MAX
+        done = finished()
+        if not done:
+            return ADAPTIVE_START
+        # graphs this process can pay for in all, at the requests per graph seen so far,
+        # less those already finished: what may be in flight
+        calls = env.pool.usage.total_calls
+        return int((calls + left) / max(1.0, calls / done)) - done
+
+    return limiter, LatencyConcurrency(limiter, initial=ADAPTIVE_START, ceiling=ceiling)
+
+
 class ItemRunner(LoopRunner):
-    """One graph per item, ``concurrency`` at a time; records in ``results.jsonl``; resumable.
+    """One graph per item, ``concurrency`` at a time (adaptive by default: :func:`graph_gate`);
+    records in ``results.jsonl``; resumable.
 
     A resumed run skips items whose last record is done (:attr:`done_statuses`), continues an
     unfinished graph from its checkpoint, and its finished requests come from the cache.
@@ -369,10 +410,14 @@ class ItemRunner(LoopRunner):
         async with open_checkpointer(env.cfg.checkpointer, env.run_dir.root) as saver:
             compiled = self.build_graph().compile(checkpointer=saver,
                                                   name=self.graph_title or self.name)
-            gate = asyncio.Semaphore(env.cfg.concurrency)
+            gate, adaptive = graph_gate(env, lambda: counts.total() - counts["skipped_budget"])
+            if adaptive is not None:
+                env.pool.observers.append(adaptive)
 
             async def one(item: Item) -> None:
-                async with gate:
+                if adaptive is not None:
+                    adaptive.clamp()
+                async with gate.slot():
                     if env.over_budget():
                         counts["skipped_budget"] += 1
                         return
@@ -397,8 +442,16 @@ class ItemRunner(LoopRunner):
                     env.progress.update(task, advance=1,
                                         info=f"{shown} requests {env.requests_total}")
                     env.report(progress=dict(counts))
+                    if adaptive is not None:  # before the slot frees: a waiter enters only
+                        adaptive.clamp()      # if what is left pays for it
 
-            await asyncio.gather(*(one(i) for i in todo))
+            try:
+                await asyncio.gather(*(one(i) for i in todo))
+            finally:
+                if adaptive is not None:
+                    env.pool.observers.remove(adaptive)
+                    log.info("%s: adaptive concurrency peaked at %d graphs in flight "
+                             "(%d rate limits)", self.name, adaptive.peak, adaptive.rate_limits)
 
         final = latest_by_item(RecordLog(env.run_dir.results_path))
         done = [final[i.id] for i in items if final.get(i.id, {}).get("status")
@@ -410,7 +463,8 @@ class ItemRunner(LoopRunner):
             state = "failed"
         else:
             state = "done"
+        peak = {"concurrency_peak": adaptive.peak} if adaptive is not None else {}
         return {"state": state, "items": len(items), "resumed_done": len(items) - len(todo),
                 **dict.fromkeys((*self.done_statuses, "failed", "skipped_budget"), 0), **counts,
                 "done": len(done),
-                "exports": [str(p) for p in paths]}
+                "exports": [str(p) for p in paths], **peak}

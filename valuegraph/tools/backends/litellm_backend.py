@@ -171,16 +171,33 @@ class OpenAIServerBackend(LiteLLMBackend):
     small, so this backend posts the same request body with
     :class:`~valuegraph.tools.backends.http1.Http1Client` and parses the reply with the same
     rules as :class:`LiteLLMBackend`. ``ModelPool(server_client="litellm")`` routes servers
-    through litellm instead.
+    through litellm instead. (The pool's name for this route is ``server_client="direct"``.)
     """
 
     def __init__(self, spec: ModelSpec, *, max_concurrency: int | None = None,
                  timeout: float = 120.0):
         super().__init__(spec, max_concurrency=max_concurrency, timeout=timeout)
-        key = os.environ.get("OPENAI_API_KEY") if spec.provider == "openai" else None
+        self._client = self._client_for(spec.api_base or "")
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:  # the pool's configure() reaches the clients too
+        self._timeout = value
+        for client in self._clients():
+            client.timeout = value
+
+    def _clients(self) -> list[Http1Client]:
+        client = getattr(self, "_client", None)
+        return [client] if client is not None else []
+
+    def _client_for(self, api_base: str) -> Http1Client:
+        key = os.environ.get("OPENAI_API_KEY") if self.spec.provider == "openai" else None
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = Http1Client((spec.api_base or "").rstrip("/") + "/chat/completions",
-                                   headers, timeout=timeout)
+        return Http1Client(api_base.rstrip("/") + "/chat/completions", headers,
+                           timeout=self.timeout)
 
     @property
     def timeout(self) -> float:
@@ -201,13 +218,7 @@ class OpenAIServerBackend(LiteLLMBackend):
         self, messages: list[Message], n: int, params: SamplingParams, first_index: int
     ) -> list[Completion]:
         body = {"model": self.spec.model, **self._body(messages, n, params)}
-        try:
-            status, raw = await self._client.post(orjson.dumps(body))
-        except TimeoutError as exc:
-            raise BackendError(f"{self.spec}: Timeout after {self.timeout}s", retryable=True,
-                               status=408) from exc
-        except HTTPConnectionError as exc:
-            raise BackendError(f"{self.spec}: {exc}", retryable=True) from exc
+        status, raw = await self._post(orjson.dumps(body))
         if status >= 400:
             raise BackendError(f"{self.spec}: HTTP {status}: {_head(raw, 300)}",
                                retryable=status in RETRYABLE_STATUS, status=status)
@@ -217,6 +228,17 @@ class OpenAIServerBackend(LiteLLMBackend):
             raise BackendError(f"{self.spec}: malformed reply body: {_head(raw, 120)!r}",
                                retryable=True) from exc
         return self._completions(data, first_index, 0.0)
+
+    async def _post(self, body: bytes) -> tuple[int, bytes]:
+        """POST a request body; the status and the reply body (transport faults raised as
+        retryable :class:`BackendError`)."""
+        try:
+            return await self._client.post(body)
+        except TimeoutError as exc:
+            raise BackendError(f"{self.spec}: Timeout after {self.timeout}s", retryable=True,
+                               status=408) from exc
+        except HTTPConnectionError as exc:
+            raise BackendError(f"{self.spec}: {exc}", retryable=True) from exc
 
 
 def _head(raw: bytes, size: int) -> str:
