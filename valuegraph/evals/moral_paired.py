@@ -128,8 +128,17 @@ HEADER = ("foundation", "metric", "prompts", "before %", "after %", "diff pp [95
           "better/worse/ties", "sign p", "Wilcoxon p")
 
 
+def _compact(row: PairedRow) -> list[str]:
+    """A terminal row: ``fairness APV``, ``-37.5 [-50,-25]``, ``4/0/0``, the p-values (the
+    means of each side are in the per-condition tables, CSV and report)."""
+    c = row.comparison
+    diff = "n/a" if math.isnan(c.diff) else f"{c.diff:+.1f} [{c.diff_low:+.0f},{c.diff_high:+.0f}]"
+    return [f"{row.foundation} {row.metric.upper()}", str(c.n), diff,
+            f"{c.improved}/{c.worsened}/{c.ties}", _p(c.sign_p), _p(c.wilcoxon_p)]
+
+
 def paired_terminal_table(rows: Sequence[PairedRow]) -> Any:
-    """One rich table per pair of conditions."""
+    """One rich table per pair of conditions (fits 80 columns)."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
@@ -137,14 +146,15 @@ def paired_terminal_table(rows: Sequence[PairedRow]) -> Any:
     tables = []
     for pair in dict.fromkeys(r.pair for r in rows):
         table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
-                      title_justify="left", title=f"[bold]{pair}[/bold]: paired, per prompt "
-                                                  "(diff < 0: fewer violations)")
-        for name in HEADER:
+                      title_justify="left", title=f"[bold]{pair}[/bold]: paired per prompt, %")
+        for name in ("metric", "prompts", "diff pp [95% CI]", "fell/rose/same", "sign p",
+                     "Wilcoxon p"):
             table.add_column(name, no_wrap=True)
         for row in (r for r in rows if r.pair == pair):
-            table.add_row(*_cells(row))
+            table.add_row(*_compact(row))
         tables.append(table)
-    return Group(*tables)
+    return Group(*tables, "diff = mean over prompts of after - before (negative: fewer "
+                          "violations); fell/rose/same: prompts")
 
 
 def add_paired_section(report: Any, rows: Sequence[PairedRow]) -> None:
