@@ -11,6 +11,7 @@ import sys
 import typer
 
 from valuegraph.cli import (
+    align,
     bench,
     compass,
     grow,
@@ -36,6 +37,7 @@ COMMAND_MODULES = (
     compass,
     grow,
     train,
+    align,
     view,
 )
 """Each mounts its commands with ``register(app)``; the help lists them in this order."""

@@ -39,7 +39,7 @@ from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.results import ResultLog
 from valuegraph.tools.types import BackendError
 from valuegraph.values.moral_metrics import METRICS, TAU, MoralScores, moral_scores
-from valuegraph.values.theories import MORAL_FOUNDATIONS, foundation_code
+from valuegraph.values.theories import MORAL_FOUNDATIONS
 
 log = logging.getLogger(__name__)
 
