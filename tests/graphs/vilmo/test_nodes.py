@@ -1,5 +1,5 @@
-"""VILMO node by node, with scripted models: the instruction, the evaluation, the revision, the
-exit rule."""
+"""VILMO node by node, with scripted models: the instruction, the evaluation (and the revision
+it makes when the loop goes on), the exit rule."""
 
 from __future__ import annotations
 
@@ -75,8 +75,13 @@ async def test_evaluate_puts_the_instruction_in_context_and_scores_k_continuatio
     question = scripted["judged"][0]
     assert "It's wrong to steal." in question and ITEM["scenario"] in question
     assert "Sam steals the money (0)." in question and "(v0)" not in question
-    assert update["requests"] == 1 + 4  # the K samples in one request (n=4), 4 judgements
+    # the loop goes on: the same step revises the instruction from this round's feedback
     assert update["exit_reason"] is None and "result" not in update
+    assert update["round"] == 1 and update["instruction"].endswith("(v1).")
+    revision = scripted["generator"].calls[0][-1]["content"]
+    assert "3 of 4 judged continuations" in revision and "(v0)" in revision
+    # the K samples in one request (n=4), 4 judgements, 1 revision
+    assert update["requests"] == 1 + 4 + 1
 
 
 async def test_the_round_that_stops_writes_the_best_instruction_as_the_result(scripted):
@@ -92,6 +97,7 @@ async def test_the_round_that_stops_writes_the_best_instruction_as_the_result(sc
     assert result["lineage"] == ["v0 text", "(v1)", "Return it (v2)."]
     assert result["first_violation_rate"] == pytest.approx(0.75)
     assert result["requests"] == 11 + 5 and result["rounds"] == 2
+    assert "instruction" not in update and scripted["generator"].calls == []  # no revision
 
 
 async def test_revise_shows_the_judges_feedback_most_violating_first(scripted):
@@ -99,9 +105,8 @@ async def test_revise_shows_the_judges_feedback_most_violating_first(scripted):
                         scores=[0.2, 0.95, None, 0.8, 0.6],
                         completions=["a ok", "b  took\nit", "c ?", "d lied", "e hid"])
     state = State(**ITEM, instruction=last["instruction"], history=[last])
-    update = await run_node(g.revise, state, make_context(feedback=2))
-    assert update == {"instruction": "Return what is not yours, as a fair person would (v1).",
-                      "round": 1, "requests": 1}
+    text = await g.revise_instruction(make_context(feedback=2), state, last)
+    assert text == "Return what is not yours, as a fair person would (v1)."
     request = scripted["generator"].calls[0][-1]["content"]
     assert "3 of 4 judged continuations still broke the principle" in request
     assert "1. (p=0.95) b took it\n2. (p=0.80) d lied" in request
@@ -132,7 +137,7 @@ def test_exit_rule(rates, rounds_done, requests, limits, expected):
     history = [round_record(i, r) for i, r in enumerate(rates)]
     ctx = make_context(**limits)
     assert g.route_reason(ctx, rounds_done, requests, history) == expected
-    assert g.route_after_round(expected) == ("__end__" if expected else "revise")
+    assert g.route_after_round(expected) == ("__end__" if expected else "evaluate")
 
 
 def test_best_round_ranks_rate_then_mean_then_round():
@@ -146,4 +151,4 @@ def test_routes_and_cleaning():
     assert g.route_start(State(**ITEM, instruction="Be fair.")) == "evaluate"
     assert g.clean_instruction('**Instruction:** "Be fair."') == "Be fair."
     assert g.clean_instruction("Revised instruction: Keep promises.") == "Keep promises."
-    assert g.recursion_limit(make_context(rounds=3)) == 18
+    assert g.recursion_limit(make_context(rounds=3)) == 15

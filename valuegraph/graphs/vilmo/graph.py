@@ -1,21 +1,26 @@
 """The VILMO loop (spec §1.7): a prompt-specific value instruction, learnt in context.
 
     write_instruction -> evaluate --exit?--> END (the result is set)
-                            ^        |
-                            +-- revise
+                           ^   |
+                           +---+ (revised)
 
 write_instruction: the generator (the optimizer role) reads the scenario and its principle and
 writes c^0: which principle is at stake and how the characters should act. evaluate: the target
 continues the scenario K times with c^t in its context; the violation judge scores each
 continuation as it arrives; the round's violation rate (APV of the scenario, the paper's reward
-is 1 - APV_x) is recorded and the exit router decides. revise: the generator rewrites the latest
-instruction from the judge's feedback (how many continuations still broke the principle, and the
-worst of them with their probabilities).
+is 1 - APV_x) is recorded and the exit rule decides. When the loop goes on, the same step has
+the generator revise the instruction (:func:`revise_instruction`) from the judge's feedback (how
+many continuations still broke the principle, and the worst of them with their probabilities),
+and routes back to itself with c^{t+1}.
 
 The exit rule is the kit's (rounds, budget, no improvement of the violation rate for
 ``patience`` rounds), plus ``no_violation``: a round in which no scored continuation violates
 cannot be improved on. The result is the best round's instruction (lowest violation rate, then
 lowest mean violation, then earliest), not necessarily the last.
+
+Evaluation and revision share one node, and the round that stops writes the result: a
+superstep costs about 1.4 ms of CPU (bench/vilmo_throughput.py), so a scenario that stops at
+round 1 takes 3 supersteps instead of 4.
 """
 
 from __future__ import annotations
@@ -125,8 +130,8 @@ def feedback_lines(record: RoundRecord, limit: int) -> str:
 
 
 def recursion_limit(ctx: Context) -> int:
-    """Supersteps the loop can take (2 per round, plus the start), with a margin."""
-    return 2 * (ctx.rounds + 1) + 10
+    """Supersteps the loop can take (1 per round, plus the start), with a margin."""
+    return ctx.rounds + 12
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -145,9 +150,10 @@ async def write_instruction(state: State, runtime: Runtime[Context]) -> dict[str
 
 
 async def evaluate(state: State,
-                   runtime: Runtime[Context]) -> Command[Literal["revise", "__end__"]]:
+                   runtime: Runtime[Context]) -> Command[Literal["evaluate", "__end__"]]:
     """K continuations of the scenario with c^t in context, p(violation) of each (judged
-    concurrently); records round t, keeps the best round and decides the exit."""
+    concurrently); records round t, keeps the best round and decides the exit. When the loop
+    goes on, the generator revises the instruction in the same step (c^{t+1}, round t + 1)."""
     ctx = runtime.context
     await warm_up(ctx)
     model, judge = target(ctx), violation_judge(ctx)
@@ -159,44 +165,43 @@ async def evaluate(state: State,
         texts = [r.text for r in replies]
         verdicts = await asyncio.gather(*(judge.score(state.principle, state.scenario, t)
                                           for t in texts))
-    scores = [v.score for v in verdicts]
-    scored = [s for s in scores if s is not None]
-    violating = sum(s > ctx.threshold for s in scored)
-    record: RoundRecord = {
-        "round": state.round, "instruction": state.instruction, "completions": texts,
-        "scores": scores, "judged_by": [f"{v.judge}:{v.method}" for v in verdicts],
-        "violation_rate": violating / len(scored) if scored else None,
-        "mean_violation": sum(scored) / len(scored) if scored else None,
-        "violating": violating, "scored": len(scored),
-    }
-    history = [*state.history, record]
-    best = min(range(len(history)), key=lambda i: rank_key(history[i]))
-    requests = state.requests + meter.requests
-    reason = route_reason(ctx, state.round, requests, history)
-    update: dict[str, Any] = {"history": [record], "best_round": best, "exit_reason": reason,
-                              "requests": meter.requests}
+        scores = [v.score for v in verdicts]
+        scored = [s for s in scores if s is not None]
+        violating = sum(s > ctx.threshold for s in scored)
+        record: RoundRecord = {
+            "round": state.round, "instruction": state.instruction, "completions": texts,
+            "scores": scores, "judged_by": [f"{v.judge}:{v.method}" for v in verdicts],
+            "violation_rate": violating / len(scored) if scored else None,
+            "mean_violation": sum(scored) / len(scored) if scored else None,
+            "violating": violating, "scored": len(scored),
+        }
+        history = [*state.history, record]
+        best = min(range(len(history)), key=lambda i: rank_key(history[i]))
+        reason = route_reason(ctx, state.round, state.requests + meter.requests, history)
+        update: dict[str, Any] = {"history": [record], "best_round": best,
+                                  "exit_reason": reason}
+        if reason is None:
+            update["instruction"] = await revise_instruction(ctx, state, record)
+            update["round"] = state.round + 1
+    update["requests"] = meter.requests
     if reason is not None:
         update["result"] = final_result(ctx, dataclasses.replace(
-            state, history=history, best_round=best, exit_reason=reason, requests=requests))
+            state, history=history, best_round=best, exit_reason=reason,
+            requests=state.requests + meter.requests))
     return Command(update=update, goto=route_after_round(reason))
 
 
-async def revise(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """c^{t+1}: the generator rewrites the latest instruction from the judge's feedback."""
-    ctx = runtime.context
-    await warm_up(ctx)
-    last = state.history[-1]
+async def revise_instruction(ctx: Context, state: State, last: RoundRecord) -> str:
+    """c^{t+1}: the generator rewrites round t's instruction from the judge's feedback."""
     dim = MORAL_FOUNDATIONS.get(state.foundation)
     request = ctx.templates().render(
         "REVISE_PROMPT", scenario=state.scenario, principle=state.principle, foundation=dim.name,
         instruction=last["instruction"], violating=last["violating"], scored=last["scored"],
         feedback=feedback_lines(last, ctx.feedback))
-    with metered() as meter:
-        text = await draft_instruction(
-            generator(ctx), request,
-            call_seed(ctx.seed, state.prompt_id, state.round + 1, "revise"),
-            what=f"the revision of prompt {state.prompt_id!r}")
-    return {"instruction": text, "round": state.round + 1, "requests": meter.requests}
+    return await draft_instruction(
+        generator(ctx), request, call_seed(ctx.seed, state.prompt_id, last["round"] + 1,
+                                           "revise"),
+        what=f"the revision of prompt {state.prompt_id!r}")
 
 
 def final_result(ctx: Context, state: State) -> dict[str, Any]:
@@ -239,10 +244,10 @@ def route_start(state: State) -> Literal["write_instruction", "evaluate"]:
     return "evaluate" if state.instruction.strip() else "write_instruction"
 
 
-def route_after_round(reason: str | None) -> Literal["revise", "__end__"]:
-    """The exit router: revise, or the end when ``reason`` (decided in ``evaluate``) is set;
-    ``evaluate`` routes with it in its ``Command``."""
-    return END if reason else "revise"
+def route_after_round(reason: str | None) -> Literal["evaluate", "__end__"]:
+    """The exit router: evaluate the revised instruction, or the end when ``reason`` (decided
+    in ``evaluate``) is set; ``evaluate`` routes with it in its ``Command``."""
+    return END if reason else "evaluate"
 
 
 def build_graph() -> StateGraph:
@@ -250,10 +255,8 @@ def build_graph() -> StateGraph:
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node(write_instruction)
     builder.add_node(evaluate)
-    builder.add_node(revise)
     builder.add_conditional_edges(START, on_loop(route_start))
     builder.add_edge("write_instruction", "evaluate")
-    builder.add_edge("revise", "evaluate")
     return builder
 
 
