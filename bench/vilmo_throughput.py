@@ -211,7 +211,8 @@ def main() -> None:
     ms_per_step = (best["graph"].cpu - best["pool"].cpu) / steps * 1000
     print(f"{len(items)} scenarios, T={ctx.rounds} (patience {ctx.patience}), K={args.samples}, "
           f"concurrency {args.concurrency}: {n_calls} requests per path ({distinct} distinct "
-          f"bodies, the same on every path), {steps} graph steps; median of {args.repeat} interleaved passes; {pinned}")
+          f"bodies, the same on every path), {steps} graph steps; median of {args.repeat} "
+          f"interleaved passes; {pinned}")
     labels = {"graph": "graph, durability=exit", "aiohttp": "bare asyncio (aiohttp client)",
               "pool": "pool only, no graph"}
     for path in PATHS:
