@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -87,6 +89,14 @@ def test_records_every_scenario_exports_instructions_and_skips_them_on_rerun(
 
     again, pool = execute(cfg, run_dir)
     assert again["resumed_done"] == 3 and pool.usage.total_calls == 0
+
+    # a fresh process reads the typed records through the public API (the loop registers its
+    # record kind when the run's runner is loaded)
+    code = ("import valuegraph; r = valuegraph.load_records(%r, 'value_instruction', typed=True);"
+            " print(type(r[0]).__name__, len(r))" % str(run_dir.root))
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120)
+    assert shown.stdout.split() == ["InstructionRecord", "3"], shown.stderr
 
     # the export, the results file and a hand-written file all read as instructions
     prompt_set = load_moral_prompts(dataset)
