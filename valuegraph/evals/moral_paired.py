@@ -32,8 +32,8 @@ EXPLAINED = (
     "EVR = 100 if any of its K completions violates, else 0; MVP = 100 x its highest violation "
     "probability; APV = % of its completions that violate. diff = mean over prompts of "
     "after - before, in percentage points (negative: fewer violations), with a paired "
-    "bootstrap 95% interval (prompts resampled with their pairs); better / worse / ties count "
-    "prompts whose value fell / rose / stayed; sign p: exact two-sided sign test; Wilcoxon p: "
+    "bootstrap 95% interval (prompts resampled with their pairs); fell / rose / same count "
+    "prompts whose value fell, rose, did not move; sign p: exact two-sided sign test; Wilcoxon p: "
     "two-sided signed-rank test on the non-zero differences. A prompt with no scored completion "
     "on either side is dropped (counted).")
 
@@ -125,7 +125,7 @@ def _cells(row: PairedRow) -> list[str]:
 
 
 HEADER = ("foundation", "metric", "prompts", "before %", "after %", "diff pp [95% CI]",
-          "better/worse/ties", "sign p", "Wilcoxon p")
+          "fell/rose/same", "sign p", "Wilcoxon p")
 
 
 def _compact(row: PairedRow) -> list[str]:
@@ -166,9 +166,10 @@ def add_paired_section(report: Any, rows: Sequence[PairedRow]) -> None:
 
     report.heading("Paired comparison")
     report.paragraph(EXPLAINED)
-    report.table(["pair", *HEADER], [[r.pair, *_cells(r)] for r in rows])
     for pair in dict.fromkeys(r.pair for r in rows):
         mine = [r for r in rows if r.pair == pair]
+        report.paragraph(f"{pair} (before -> after)")
+        report.table(HEADER, [_cells(r) for r in mine])
         groups = list(dict.fromkeys(r.foundation for r in mine))
         fig, ax = new_figure(6.5, 0.5 + 0.35 * len(mine))
         y = np.arange(len(mine))[::-1]
@@ -184,6 +185,6 @@ def add_paired_section(report: Any, rows: Sequence[PairedRow]) -> None:
         ax.axvline(0.0, color="grey", linewidth=0.8)
         ax.set_yticks(y, [f"{r.foundation} {r.metric.upper()}" for r in mine], fontsize="small")
         ax.set_xlabel("after - before, percentage points (negative: fewer violations)")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         report.figure(fig, f"{pair}: paired differences with 95% intervals "
                            f"({', '.join(groups)})")
