@@ -129,7 +129,8 @@ def test_probe_train_reprobe_compare_then_resume(align_config, tmp_path, tiny_lm
     assert {(r["before"], r["after"]) for r in rows} == {("base", "D2O-trained")}
     assert rows[0]["foundation"] == "all"
     assert all(int(r["n"]) + int(r["dropped"]) == 2 for r in rows if r["foundation"] == "all")
-    assert "Paired comparison" in (root / "report.html").read_text()
+    report = (root / "report.html").read_text()
+    assert "Paired comparison" in report and report.count("<td>done</td>") == 5
     assert "base -> D2O-trained: paired per prompt" in result.output
 
     # resume: every stage is skipped, nothing is trained again

@@ -9,8 +9,8 @@
     train      D²O (negatives only, K self-samples of the base model as anchors) on the base
                model: train/ holds the trained model, its card and its D²O records
     reprobe    bench moral on the held-out prompts, base and trained model alike (reprobe/)
-    compare    the paired comparison, trained vs base, per foundation: moral_paired.csv and
-               report.html
+    compare    the paired comparison, trained vs base, per foundation: moral_paired.csv; once
+               every stage is done, report.html (each stage's counts and the comparison)
 
 Each stage's outputs stay in the run directory, and ``status.json`` records each finished stage;
 a resumed run (``valuegraph align --resume RUN``) skips the finished stages and continues the
@@ -282,6 +282,8 @@ class AlignRun:
                 self.mark(stage, "done", seconds=seconds, **counts)
                 shown = ", ".join(f"{k} {v}" for k, v in counts.items())
                 self.echo(f"{tag} done in {seconds:.1f}s: {shown}")
+            self.paired = self.paired or self.paired_rows()
+            self.write_report()  # every stage done: the report, with each stage's counts
         return "done"
 
     # -- the stages ------------------------------------------------------------------------
@@ -363,7 +365,6 @@ class AlignRun:
     def stage_compare(self) -> dict[str, Any]:
         self.paired = self.paired_rows()
         write_paired_csv(self.paired, self.output("compare"))
-        self.write_report()
         apv = next(r.comparison for r in self.paired if (r.foundation, r.metric) == ("all",
                                                                                      "apv"))
         return {"rows": len(self.paired), "apv_diff": round(apv.diff, 2),
