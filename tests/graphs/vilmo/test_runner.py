@@ -92,8 +92,8 @@ def test_records_every_scenario_exports_instructions_and_skips_them_on_rerun(
 
     # a fresh process reads the typed records through the public API (the loop registers its
     # record kind when the run's runner is loaded)
-    code = ("import valuegraph; r = valuegraph.load_records(%r, 'value_instruction', typed=True);"
-            " print(type(r[0]).__name__, len(r))" % str(run_dir.root))
+    code = (f"import valuegraph; r = valuegraph.load_records({str(run_dir.root)!r}, "
+            "'value_instruction', typed=True); print(type(r[0]).__name__, len(r))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            timeout=120)
     assert shown.stdout.split() == ["InstructionRecord", "3"], shown.stderr
