@@ -74,7 +74,11 @@ CASES = {
     "align malformed config": (["align", "-c", "bad.yaml"], "malformed config file bad.yaml"),
     "align resume unknown": (["align", "--resume", "nope"], "no align run 'nope'"),
     "align resume with --set": (["align", "--resume", "nope", *TARGET],
-                                "--resume continues a run with its stored config"),
+                                "only --set budget=... may change, not models"),
+    "align resume with -c": (["align", "--resume", "nope", "-c", "bad.yaml"],
+                             "--resume continues a run with its stored config; drop"),
+    "align bad budget": (["align", *TARGET, "--set", "budget=0"],
+                         "align: budget: Input should be greater than or equal to 1"),
     "align bad run id": (["align", *TARGET, "--run-id", "../up"], "run id '../up' must be"),
 }
 

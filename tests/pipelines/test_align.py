@@ -71,9 +71,20 @@ def invoke(*args):
 def test_probe_train_reprobe_compare_then_resume(align_config, tmp_path, tiny_lm_dir):
     script()
     runs = tmp_path / "runs"
-    result = invoke("-c", str(align_config), "--run-id", "r1", "--runs-dir", str(runs))
-    assert result.exit_code == 0, result.output
+    # a probe budget of 6 requests: principles run one at a time, 5 requests each (scenario,
+    # K samples in one request, K votes), so the third never starts: incomplete, exit 3
+    stopped = invoke("-c", str(align_config), "--run-id", "r1", "--runs-dir", str(runs),
+                     "--set", "budget=6", "--set", "concurrency=1")
+    assert stopped.exit_code == 3, stopped.output
+    assert "[1/5] probe incomplete" in stopped.output
     root = runs / "r1"
+    assert json.loads((root / "status.json").read_text())["stages"]["probe"]["state"] == \
+        "incomplete"
+    assert len((root / "probe" / "results.jsonl").read_text().splitlines()) == 2
+    # resumed with the budget lifted: the probe finishes its two principles, then the rest
+    result = invoke("--resume", "r1", "--runs-dir", str(runs), "--set", "budget=none")
+    assert result.exit_code == 0, result.output
+    assert "budget: null" in (root / "align.yaml").read_text()
     status = json.loads((root / "status.json").read_text())
     assert status["state"] == "done"
     assert [s for s in status["stages"]] == ["probe", "negatives", "train", "reprobe", "compare"]

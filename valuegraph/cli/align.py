@@ -28,8 +28,8 @@ def align(
     run_id: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
     runs_dir: RunsDirOpt = None,
     resume: Annotated[str | None, typer.Option(
-        metavar="RUN", help="Continue a run (id or directory) with its stored config; "
-                            "finished stages are skipped.")] = None,
+        metavar="RUN", help="Continue a run (id or directory) with its stored config (only "
+                            "--set budget=N may change); finished stages are skipped.")] = None,
 ) -> None:
     """The closed loop: DeNEVIL probes the target (hf/<dir>), its violating completions train
     it with D²O, base and trained model are re-probed on held-out prompts and compared paired.
@@ -43,10 +43,10 @@ def align(
 
     try:
         if resume is not None:
-            if config is not None or set_ or run_id is not None:
+            if config is not None or run_id is not None:
                 raise ConfigError("--resume continues a run with its stored config; drop "
-                                  "--config, --set and --run-id")
-            run = AlignRun(open_run(resume, runs_dir_of(runs_dir)))
+                                  "--config and --run-id")
+            run = AlignRun(open_run(resume, runs_dir_of(runs_dir), parse_overrides(set_ or [])))
         else:
             explicit: dict[str, Any] = parse_overrides(set_ or [])
             if run_id is not None:

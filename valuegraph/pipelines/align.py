@@ -130,7 +130,8 @@ def plan_align(config: AlignConfig, root: Path | None = None) -> AlignPlan:
     probe = RunConfig(graph="denevil", run_id="probe", runs_dir=root,
                       models={**config.models, "optimizer": config.models["judge"]},
                       api_bases=config.api_bases, seed=config.seed, cache=config.cache,
-                      concurrency=config.concurrency, params=config.probe)
+                      concurrency=config.concurrency, budget=config.budget,
+                      params=config.probe)
     try:
         DENEVIL.validate(probe)
     except (ConfigError, FileError) as exc:
@@ -296,7 +297,9 @@ class AlignRun:
         probe_dir = self.root / "probe"
         run_dir = RunDir.open(self.root, "probe") if (probe_dir / "config.yaml").is_file() \
             else RunDir.create(self.plan.probe)
-        outcome = execute_run(DENEVIL, run_dir.config(), run_dir, progress=self.progress)
+        # the plan's probe config, not the one stored at creation: a resumed run may have
+        # raised the budget
+        outcome = execute_run(DENEVIL, self.plan.probe, run_dir, progress=self.progress)
         if outcome.state == "incomplete":
             raise StageStop("incomplete", "the probe stopped before the end (budget)")
         if outcome.state != "done":
@@ -415,18 +418,32 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def open_run(run_ref: str | Path, runs_dir: Path) -> AlignPlan:
-    """The plan of an existing pipeline run (by directory or by id under ``runs_dir``).
+RESUME_OVERRIDES = ("budget",)
+"""What a resumed run may change (the probe's budget, after it stopped on it)."""
+
+
+def open_run(run_ref: str | Path, runs_dir: Path,
+             overrides: dict[str, Any] | None = None) -> AlignPlan:
+    """The plan of an existing pipeline run (by directory or by id under ``runs_dir``), with
+    ``overrides`` (only :data:`RESUME_OVERRIDES`) applied to its stored config and saved.
 
     Raises:
-        ConfigError: no pipeline run there, or its stored config no longer validates.
+        ConfigError: no pipeline run there, a setting that cannot change, or a stored config
+            that no longer validates.
     """
-    from valuegraph.config import read_config_file
     from valuegraph.pipelines.align_config import resolve_align_config
 
+    overrides = overrides or {}
+    fixed = sorted(set(overrides) - set(RESUME_OVERRIDES))
+    if fixed:
+        raise ConfigError(f"--resume continues a run with its stored config; only --set "
+                          f"{', '.join(RESUME_OVERRIDES)}=... may change, not {fixed[0]}")
     given = Path(run_ref)
     root = given if (given / CONFIG_FILE).is_file() else Path(runs_dir) / str(run_ref)
     if not (root / CONFIG_FILE).is_file():
         raise ConfigError(f"no align run {str(run_ref)!r} (expected {root / CONFIG_FILE})")
-    stored = read_config_file(root / CONFIG_FILE)
-    return plan_align(resolve_align_config(stored), root)
+    plan = plan_align(resolve_align_config(overrides, root / CONFIG_FILE), root)
+    if overrides:
+        write_atomic(root / CONFIG_FILE, yaml.safe_dump(
+            redact(plan.config.model_dump(mode="json")), sort_keys=False))
+    return plan

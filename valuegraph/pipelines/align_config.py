@@ -49,6 +49,9 @@ class AlignConfig(BaseModel):
     seed: int = 0
     cache: bool = True
     concurrency: int = Field(4, ge=1, description="DeNEVIL principles in flight.")
+    budget: int | None = Field(None, ge=1, description=(
+        "Most model requests the probe (its DeNEVIL run) may send; None: unbounded. A probe "
+        "that runs out stops the pipeline as incomplete; raise it and resume."))
     probe: dict[str, Any] = Field(default_factory=dict, description="DeNEVIL params.")
     heldout: float = Field(0.5, gt=0.0, lt=1.0, description=(
         "Share of the probe's prompts held out of training and re-probed [R]."))
