@@ -168,3 +168,20 @@ def test_instruction_files_bad_rows_and_matching(tmp_path, dataset):
                     '{"prompt_id": "f1", "instruction": "y"}\n')
     with pytest.raises(ValueError, match="two instructions for prompt 'f1'"):
         match_instructions(load_instructions(path), prompt_set)
+
+
+def test_valuegraph_run_vilmo_from_the_command_line(scripted, tmp_path, dataset):
+    from typer.testing import CliRunner
+
+    from valuegraph.cli import app
+
+    sets = {"models.optimizer": "mock/generator", "models.target": "mock/target",
+            "models.judge": "mock/judge", "params.dataset": str(dataset), "params.samples": 4,
+            "params.judge_method": "loglik", "params.formats": "[jsonl]"}
+    args = [part for key, value in sets.items() for part in ("--set", f"{key}={value}")]
+    result = CliRunner().invoke(app, ["run", "vilmo", "--runs-dir", str(tmp_path / "runs"),
+                                      "--run-id", "v1", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "run v1 done" in result.output
+    exported = (tmp_path / "runs/v1/exports/instructions.jsonl").read_text().splitlines()
+    assert [json.loads(row)["prompt_id"] for row in exported] == ["f1", "c1", "l1"]
