@@ -28,7 +28,7 @@ def workdir(tmp_path):
 
 CASES = {
     "unknown graph": (["run", "nosuch"],
-                      "unknown graph 'nosuch'; available graphs: adaem, denevil, vilmo"),
+                      "unknown graph 'nosuch'; available graphs: adaem, denevil"),
     "malformed config": (["run", "denevil", "-c", "bad.yaml"], "malformed config file bad.yaml"),
     "unknown setting": (["run", "denevil", "-c", "weird.yaml"], "unknown setting 'surprise'"),
     "unreadable file": (["run", "denevil", "-c", "missing.yaml"],

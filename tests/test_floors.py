@@ -20,8 +20,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "valuegraph"
 FLOORS = {"config": 0, "data": 0, "tools": 1, "values": 2, "testing": 2.5, "agents": 3,
           "graphs": 4, "evals": 5, "training": 5, "view": 5.5, "pipelines": 5.5, "cli": 6,
-          "api": 6,
-          "__main__": 7}
+          "api": 6, "__main__": 7}
 MODULE_NAME = re.compile(r"^valuegraph(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
