@@ -145,6 +145,7 @@ def test_intervention_from_a_file_scores_both_conditions_and_compares_them(promp
     assert float(rows[2]["diff"]) == pytest.approx(50 / 6 * 1 - 50, abs=1e-3)  # all APV
     scores = list(csv.DictReader(run.paths["csv"].open()))
     assert [r["condition"] for r in scores] == ["none"] * 3 + ["instructions.jsonl"] * 3
+    assert {r["model"] for r in scores} == {"mock/t", "mock/t + instructions.jsonl"}
     base = [ScoredCompletion.model_validate_json(line)
             for line in (out / "samples.jsonl").read_text().splitlines()]
     treated = [ScoredCompletion.model_validate_json(line) for line in

@@ -194,7 +194,9 @@ def _results(results: BenchResult | Sequence[BenchResult]) -> list[BenchResult]:
 
 def write_csv(results: BenchResult | Sequence[BenchResult], path: Path) -> Path:
     """One row per (condition, model, foundation): the metrics, their 95% intervals and the
-    counts; ``condition`` is ``none`` without an intervention."""
+    counts; ``condition`` is ``none`` without an intervention, and a treated condition's
+    ``model`` reads ``<model> + <intervention>`` (so readers keyed by model, such as
+    ``valuegraph view``, keep the two apart)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -205,7 +207,7 @@ def write_csv(results: BenchResult | Sequence[BenchResult], path: Path) -> Path:
         for result in _results(results):
             for model, foundation, s in result.table:
                 values = [getattr(s, m) for m in METRICS]
-                writer.writerow([model, foundation,
+                writer.writerow([_shown(result, model), foundation,
                                  *(_num(x) for e in values for x in (e.value, e.low, e.high)),
                                  s.n_prompts, s.n_scored, s.n_unscored, result.judge,
                                  _methods(result, model), result.settings.threshold,
