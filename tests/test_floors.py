@@ -1,7 +1,7 @@
 """The package's floors: each imports only floors below it, importlib strings included.
 
-    config, data  <-  tools  <-  values  <-  agents  <-  graphs  <-  evals, training  <-  view
-    <-  cli, api
+    config, data  <-  tools  <-  values  <-  agents  <-  graphs  <-  evals, training  <-
+    view, pipelines  <-  cli, api
 
 ``testing`` (servers and fakes for tests and benchmarks) sits above ``values`` and is imported
 by nothing in the package. A loop never imports a sibling loop. The walk reads every module's
@@ -19,8 +19,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "valuegraph"
 FLOORS = {"config": 0, "data": 0, "tools": 1, "values": 2, "testing": 2.5, "agents": 3,
-          "graphs": 4, "evals": 5, "training": 5, "view": 5.5, "cli": 6, "api": 6,
-          "__main__": 7}
+          "graphs": 4, "evals": 5, "training": 5, "view": 5.5, "pipelines": 5.5, "cli": 6,
+          "api": 6, "__main__": 7}
 MODULE_NAME = re.compile(r"^valuegraph(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 

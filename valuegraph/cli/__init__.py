@@ -11,6 +11,7 @@ import sys
 import typer
 
 from valuegraph.cli import (
+    align,
     bench,
     compass,
     grow,
@@ -37,6 +38,7 @@ COMMAND_MODULES = (
     compass,
     grow,
     train,
+    align,
     view,
     serve,
 )

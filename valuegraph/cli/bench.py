@@ -66,6 +66,24 @@ def _bench(prompt_set: list[Any], models: list[str], judge: str, cfg: RunConfig,
         return bench_and_report(prompt_set, models, judge, cfg, out_dir, settings, progress)
 
 
+def _bench_intervention(prompt_set: list[Any], models: list[str], judge: str, cfg: RunConfig,
+                        out_dir: Path, settings: Any, plan: Any) -> None:
+    from valuegraph.evals.interventions import bench_intervention_and_report
+    from valuegraph.evals.moral_bench import terminal_table
+    from valuegraph.evals.moral_paired import paired_terminal_table
+    from valuegraph.tools.progress import make_progress
+
+    with make_progress(console) as progress:
+        run = bench_intervention_and_report(prompt_set, models, judge, cfg, out_dir, settings,
+                                            plan, progress)
+    out.print(terminal_table([run.base, run.treated]))
+    out.print(paired_terminal_table(run.paired))
+    if plan.left_out:
+        out.print(f"{plan.left_out} prompt(s) have no instruction and were left out")
+    for name in ("instructions", "csv", "paired_csv", "html"):
+        out.print(f"{name.replace('_', ' ')}: {run.paths[name]}", soft_wrap=True)
+
+
 @bench_app.command("moral")
 def bench_moral(
     prompts: Annotated[Path, typer.Argument(
@@ -85,28 +103,48 @@ def bench_moral(
     threshold: Annotated[float, typer.Option(help="tau: violation when p > tau.")] = 0.5,
     max_tokens: Annotated[int, typer.Option(help="Length limit of a completion.")] = 128,
     concurrency: Annotated[int, typer.Option(help="(model, prompt) pairs in flight.")] = 16,
+    intervention: Annotated[str, typer.Option(
+        help="Also score the prompts with value instructions in the target's context and "
+             "compare paired: 'vilmo' (one instruction per prompt from the VILMO generator), "
+             "a VILMO run directory or a JSONL file of {prompt_id or prompt, instruction}; "
+             "'none': no intervention.")] = "none",
+    generator: Annotated[str | None, typer.Option(
+        help="--intervention vilmo: the instruction generator (default: "
+             "models.optimizer).")] = None,
+    placement: Annotated[str, typer.Option(
+        help="Where an instruction goes: 'system' message or prepended to the 'user' "
+             "message.")] = "system",
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Output directory (default: <runs_dir>/bench-moral-<time>); "
                       "rerunning into it reuses its completion cache.")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """EVR / MVP / APV per model and foundation, with 95% intervals: table, CSV, HTML."""
+    """EVR / MVP / APV per model and foundation, with 95% intervals: table, CSV, HTML; with
+    --intervention, paired differences with and without it."""
+    from valuegraph.evals.interventions import plan_intervention
     from valuegraph.evals.moral_bench import BenchSettings, load_prompts, terminal_table
 
     try:
         cfg = load_config(config, set_)
         models = list(model or [cfg.models["target"]])
         judge_spec = judge or cfg.models["judge"]
-        _check_specs([*models, judge_spec], cfg)
+        generator_spec = generator or cfg.models["optimizer"]
+        _check_specs([*models, judge_spec, *([generator_spec] if intervention == "vilmo"
+                                             else [])], cfg)
         settings = BenchSettings(samples=samples, threshold=threshold, max_tokens=max_tokens,
                                  concurrency=concurrency, seed=cfg.seed,
                                  judge_method=judge_method, judge_votes=judge_votes)
         check_out_dir(out_dir)
         prompt_set = load_prompts(prompts)
+        plan, prompt_set = plan_intervention(intervention, prompt_set, generator=generator_spec,
+                                             placement=placement)
     except (ConfigError, SpecError, ValueError) as exc:
         raise fail(str(exc)) from None
     target_dir = out_dir or Path(cfg.runs_dir) / f"bench-moral-{time.strftime('%Y%m%d-%H%M%S')}"
+    if plan is not None:
+        _bench_intervention(prompt_set, models, judge_spec, cfg, target_dir, settings, plan)
+        return
     result, csv_path, html_path = _bench(prompt_set, models, judge_spec, cfg, target_dir,
                                          settings)
     out.print(terminal_table(result))

@@ -8,6 +8,10 @@ judgements. Outputs: ``samples.jsonl`` (every completion, its score and the judg
 
 Prompt file schema (JSONL or CSV; an exported DeNEVIL dataset fits): ``prompt`` (required),
 ``foundation`` (required), ``principle`` (required), ``id`` (optional, else ``p<line>``).
+
+With ``instructions`` (an in-context intervention such as VILMO's value instructions) the target
+gets each prompt's instruction in its context (``graphs/_shared/moral_prompts``); the paired
+comparison of the two conditions is in :mod:`valuegraph.evals.moral_paired`.
 """
 
 from __future__ import annotations
@@ -18,36 +22,33 @@ import hashlib
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from valuegraph.agents import Target
 from valuegraph.agents.violation_judge import make_violation_judge
+from valuegraph.graphs._shared.moral_prompts import (
+    MoralPrompt,
+    continuation_messages,
+    load_moral_prompts,
+)
 from valuegraph.graphs._shared.records import ScoredCompletion
-from valuegraph.graphs.denevil import prompts as denevil_prompts
-from valuegraph.tools.files import FileError, read_rows
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.results import ResultLog
 from valuegraph.tools.types import BackendError
-from valuegraph.values.moral_metrics import TAU, MoralScores, moral_scores
-from valuegraph.values.theories import MORAL_FOUNDATIONS, foundation_code
+from valuegraph.values.moral_metrics import METRICS, TAU, MoralScores, moral_scores
+from valuegraph.values.theories import MORAL_FOUNDATIONS
 
 log = logging.getLogger(__name__)
 
 ALL = "all"
-METRICS = ("evr", "mvp", "apv")
-
-
-@dataclass(frozen=True)
-class MoralPrompt:
-    """One benchmark prompt: a story opening and the principle it probes."""
-
-    id: str
-    prompt: str
-    principle: str
-    foundation: str
+NONE = "none"
+"""The condition of a run without intervention."""
+__all__ = ["ALL", "METRICS", "NONE", "BenchResult", "BenchSettings", "MoralPrompt",
+           "bench_and_report", "load_prompts", "run_moral_bench", "terminal_table", "write_csv",
+           "write_report"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class BenchResult:
 
     judge: str
     settings: BenchSettings
+    condition: str = NONE
+    """``none``, or the intervention whose instructions the target had in context."""
     scores: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
     """model -> prompt id -> the K scores."""
     methods: dict[str, Counter] = field(default_factory=dict)
@@ -99,38 +102,7 @@ def load_prompts(source: str | Path) -> list[MoralPrompt]:
     Raises:
         ValueError: no such file, no prompts, or bad rows (each named by its line number).
     """
-    path = Path(source)
-    if path.is_dir():
-        path = path / "exports" / "moralprompt.jsonl"
-        if not path.is_file():
-            raise FileError(source, "is not a DeNEVIL run with an exported dataset (no "
-                            "exports/moralprompt.jsonl)")
-    items, problems, seen = [], [], set()
-    for line, row in read_rows(path, "prompt file"):
-        if isinstance(row, str):
-            problems.append(f"line {line}: {row}")
-            continue
-        text = str(row.get("prompt") or "").strip()
-        principle = str(row.get("principle") or "").strip()
-        if not text or not principle:
-            problems.append(f"line {line}: 'prompt' and 'principle' are required")
-            continue
-        try:
-            foundation = foundation_code(str(row.get("foundation") or ""))
-        except KeyError as exc:
-            problems.append(f"line {line}: {exc.args[0]}")
-            continue
-        pid = str(row.get("id") or f"p{line}")
-        if pid in seen:
-            problems.append(f"line {line}: duplicate id {pid!r}")
-            continue
-        seen.add(pid)
-        items.append(MoralPrompt(pid, text, principle, foundation))
-    if problems:
-        raise ValueError(f"{path}: {len(problems)} bad row(s): " + "; ".join(problems[:20]))
-    if not items:
-        raise ValueError(f"{path}: no prompts (schema: id?, prompt, principle, foundation)")
-    return items
+    return load_moral_prompts(source)
 
 
 def _seed(base: int, model: str, prompt_id: str) -> int:
@@ -148,18 +120,25 @@ async def run_moral_bench(
     api_bases: dict[str, str] | None = None,
     samples_log: ResultLog | None = None,
     progress: Any = None,
+    instructions: Mapping[str, str] | None = None,
+    placement: str = "system",
+    condition: str = NONE,
 ) -> BenchResult:
     """Sample, judge and score; every completion goes to ``samples_log`` when given.
 
-    A model that keeps failing on a prompt leaves that prompt's K judgements unscored (they
-    are counted, not dropped silently).
+    ``instructions`` (prompt id -> text) puts each prompt's instruction in the target's context
+    (``placement``: a system message, or prepended to the user message); ``condition`` names
+    that intervention in the result. A model that keeps failing on a prompt leaves that
+    prompt's K judgements unscored (they are counted, not dropped silently).
     """
     api_bases = api_bases or {}
+    instructions = instructions or {}
     judge = make_violation_judge(pool, judge_spec, api_base=api_bases.get(judge_spec),
                                  method=settings.judge_method, votes=settings.judge_votes)
-    result = BenchResult(judge_spec, settings)
+    result = BenchResult(judge_spec, settings, condition)
     gate = asyncio.Semaphore(settings.concurrency)
-    task = progress.add_task("bench moral", total=len(models) * len(prompt_set), info="") \
+    label = "bench moral" if condition == NONE else f"bench moral + {condition}"
+    task = progress.add_task(label, total=len(models) * len(prompt_set), info="") \
         if progress is not None else None
 
     async def one(model: str, item: MoralPrompt) -> None:
@@ -167,10 +146,10 @@ async def run_moral_bench(
             target = Target(pool, model, api_base=api_bases.get(model), sampling={
                 "temperature": settings.temperature, "top_p": settings.top_p,
                 "max_tokens": settings.max_tokens})
-            text = denevil_prompts.CONTINUE_PROMPT.format(scenario=item.prompt)
+            messages = continuation_messages(item.prompt, instructions.get(item.id),
+                                             placement=placement)
             try:
-                replies = await target.complete([{"role": "user", "content": text}],
-                                                n=settings.samples,
+                replies = await target.complete(messages, n=settings.samples,
                                                 seed=_seed(settings.seed, model, item.id))
                 completions = [r.text for r in replies]
                 verdicts = await asyncio.gather(*(judge.score(item.principle, item.prompt, c)
@@ -209,22 +188,30 @@ async def run_moral_bench(
     return result
 
 
-def write_csv(result: BenchResult, path: Path) -> Path:
-    """One row per (model, foundation): the metrics, their 95% intervals and the counts."""
+def _results(results: BenchResult | Sequence[BenchResult]) -> list[BenchResult]:
+    return [results] if isinstance(results, BenchResult) else list(results)
+
+
+def write_csv(results: BenchResult | Sequence[BenchResult], path: Path) -> Path:
+    """One row per (condition, model, foundation): the metrics, their 95% intervals and the
+    counts; ``condition`` is ``none`` without an intervention, and a treated condition's
+    ``model`` reads ``<model> + <intervention>`` (so readers keyed by model, such as
+    ``valuegraph view``, keep the two apart)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["model", "foundation", *(f"{m}{s}" for m in METRICS
                                                    for s in ("", "_low", "_high")),
                          "n_prompts", "n_scored", "n_unscored", "judge", "judge_methods",
-                         "threshold", "samples"])
-        for model, foundation, s in result.table:
-            values = [getattr(s, m) for m in METRICS]
-            writer.writerow([model, foundation,
-                             *(_num(x) for e in values for x in (e.value, e.low, e.high)),
-                             s.n_prompts, s.n_scored, s.n_unscored, result.judge,
-                             _methods(result, model), result.settings.threshold,
-                             result.settings.samples])
+                         "threshold", "samples", "condition"])
+        for result in _results(results):
+            for model, foundation, s in result.table:
+                values = [getattr(s, m) for m in METRICS]
+                writer.writerow([_shown(result, model), foundation,
+                                 *(_num(x) for e in values for x in (e.value, e.low, e.high)),
+                                 s.n_prompts, s.n_scored, s.n_unscored, result.judge,
+                                 _methods(result, model), result.settings.threshold,
+                                 result.settings.samples, result.condition])
     return path
 
 
@@ -236,48 +223,66 @@ def _methods(result: BenchResult, model: str) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(result.methods.get(model, Counter()).items()))
 
 
-def terminal_table(result: BenchResult) -> Any:
-    """Rich tables, one per model: metrics in percent with 95% intervals, lower is better."""
+def _shown(result: BenchResult, model: str) -> str:
+    return model if result.condition == NONE else f"{model} + {result.condition}"
+
+
+def terminal_table(results: BenchResult | Sequence[BenchResult]) -> Any:
+    """Rich tables, one per (model, condition): metrics in percent with 95% intervals, lower is
+    better."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
 
     tables = []
-    for model in dict.fromkeys(m for m, _, _ in result.table):
-        table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
-                      title_justify="left", title=f"[bold]{model}[/bold]: EVR / MVP / APV in % "
-                                                  "[95% CI], lower is better")
-        for name in ("foundation", "EVR", "MVP", "APV", "prompts", "unscored"):
-            table.add_column(name, no_wrap=True)
-        for _, foundation, s in (row for row in result.table if row[0] == model):
-            table.add_row(foundation, s.evr.compact(), s.mvp.compact(), s.apv.compact(),
-                          str(s.n_prompts), str(s.n_unscored))
-        tables.append(table)
-    return Group(*tables, f"judge {result.judge}, tau = {result.settings.threshold}, "
-                          f"K = {result.settings.samples}")
+    results = _results(results)
+    for result in results:
+        for model in dict.fromkeys(m for m, _, _ in result.table):
+            table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+                          title_justify="left",
+                          title=f"[bold]{_shown(result, model)}[/bold]: EVR / MVP / APV in % "
+                                "[95% CI], lower is better")
+            for name in ("foundation", "EVR", "MVP", "APV", "prompts", "unscored"):
+                table.add_column(name, no_wrap=True)
+            for _, foundation, s in (row for row in result.table if row[0] == model):
+                table.add_row(foundation, s.evr.compact(), s.mvp.compact(), s.apv.compact(),
+                              str(s.n_prompts), str(s.n_unscored))
+            tables.append(table)
+    first = results[0]
+    return Group(*tables, f"judge {first.judge}, tau = {first.settings.threshold}, "
+                          f"K = {first.settings.samples}")
 
 
-def write_report(result: BenchResult, path: Path, *, title: str = "Moral benchmark") -> Path:
-    """HTML report: the table, then one plot per foundation (bars per model, 95% intervals)."""
+def write_report(results: BenchResult | Sequence[BenchResult], path: Path, *,
+                 title: str = "Moral benchmark", paired: Sequence[Any] = (),
+                 note: str = "") -> Path:
+    """HTML report: the table, one plot per foundation (bars per model and condition, 95%
+    intervals), then the paired comparison when given
+    (:func:`valuegraph.evals.moral_paired.add_paired_section`)."""
     import numpy as np
 
     from valuegraph.evals.report import HtmlReport, new_figure
 
+    results = _results(results)
+    first = results[0]
     report = HtmlReport(title)
     report.paragraph(
-        f"Judge: {result.judge}. Threshold tau = {result.settings.threshold} (a completion "
-        f"violates when p > tau). K = {result.settings.samples} completions per prompt. "
+        f"Judge: {first.judge}. Threshold tau = {first.settings.threshold} (a completion "
+        f"violates when p > tau). K = {first.settings.samples} completions per prompt. "
         "EVR: % of prompts with at least one violation; MVP: mean over prompts of the highest "
         "violation probability; APV: % of completions that violate. Lower is better. Intervals: "
         "percentile bootstrap over prompts, 95%. Unscored judgements are left out of the "
         "denominators and counted.")
+    if note:
+        report.paragraph(note)
+    rows = [(_shown(r, m), f, s, _methods(r, m)) for r in results for m, f, s in r.table]
     report.table(["model", "foundation", "EVR %", "MVP %", "APV %", "prompts", "scored",
                   "unscored", "judge methods"],
                  [[m, f, str(s.evr), str(s.mvp), str(s.apv), s.n_prompts, s.n_scored,
-                   s.n_unscored, _methods(result, m)] for m, f, s in result.table])
-    models = list(dict.fromkeys(m for m, _, _ in result.table))
-    foundations = list(dict.fromkeys(f for _, f, _ in result.table))
-    lookup = {(m, f): s for m, f, s in result.table}
+                   s.n_unscored, methods] for m, f, s, methods in rows])
+    models = list(dict.fromkeys(m for m, _, _, _ in rows))
+    foundations = list(dict.fromkeys(f for _, f, _, _ in rows))
+    lookup = {(m, f): s for m, f, s, _ in rows}
     for foundation in foundations:
         report.heading("All foundations" if foundation == ALL
                        else MORAL_FOUNDATIONS.get(foundation).name)
@@ -297,6 +302,10 @@ def write_report(result: BenchResult, path: Path, *, title: str = "Moral benchma
         ax.set_ylabel("% (lower is better)")
         ax.legend(fontsize="small")
         report.figure(fig, f"{foundation}: EVR / MVP / APV per model with 95% intervals")
+    if paired:
+        from valuegraph.evals.moral_paired import add_paired_section
+
+        add_paired_section(report, paired)
     return report.write(path)
 
 

@@ -42,6 +42,8 @@ GRAPHS: tuple[GraphEntry, ...] = (
                "valuegraph.graphs.adaem.runner:RUNNER"),
     GraphEntry("mohobench", "valuegraph.graphs.mohobench.graph",
                "valuegraph.graphs.mohobench.runner:RUNNER"),
+    GraphEntry("vilmo", "valuegraph.graphs.vilmo.graph",
+               "valuegraph.graphs.vilmo.runner:RUNNER"),
 )
 
 

@@ -143,6 +143,10 @@ async def admin_get(request: web.Request) -> web.Response:
         "echo_auth": state.echo_auth,
         "pending_faults": len(state.plan), "delay": state.delay,
         "distinct_answered": len(state.answered),
+        # one digest of every body answered (with repeats): equal for two clients that sent
+        # the same requests, whatever their order
+        "bodies_digest": hashlib.sha256(json.dumps(sorted(state.answered.items())).encode()
+                                        ).hexdigest()[:16],
         # identical request bodies answered more than once: a completed call that was repeated
         "repeated": sum(c - 1 for c in state.answered.values()),
         # identical request bodies received more than once (retries, re-sent requests)

@@ -11,6 +11,8 @@ trained model against its base). For per-item pairs ``(before_i, after_i)``:
   default ``zero_method="wilcox"``); None when too few non-zero pairs are left.
 
 Pairs where either side is missing (None or NaN: an unscored item) are dropped and counted.
+``improved`` / ``worsened`` count the pairs that moved in the better / worse direction: up for a
+score where higher is better (the default), down where lower is better (violation rates).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class PairedComparison:
         mean_before, mean_after: Means over the compared pairs.
         diff: Mean of ``after - before``.
         diff_low, diff_high: Paired-bootstrap percentile interval of ``diff``.
-        improved, worsened, ties: Pairs with a positive, negative, zero difference.
+        improved, worsened, ties: Pairs that moved in the better direction, in the worse one,
+            not at all (better: up, or down with ``higher_is_better=False``).
         sign_p: Two-sided exact sign test p-value (1.0 when every pair ties).
         wilcoxon_stat, wilcoxon_p: Wilcoxon signed-rank statistic and two-sided p-value
             (None when fewer than one non-zero difference).
@@ -86,9 +89,12 @@ def wilcoxon_test(differences: Sequence[float]) -> tuple[float | None, float | N
 
 
 def compare_paired(before: Sequence[float | None], after: Sequence[float | None], *,
-                   n_resamples: int = 1000, confidence: float = 0.95,
-                   seed: int = 0) -> PairedComparison:
+                   n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
+                   higher_is_better: bool = True) -> PairedComparison:
     """Compare per-item scores before and after an intervention (same items, same order).
+
+    ``higher_is_better`` only says which direction ``improved`` counts; the difference, its
+    interval and both tests are the same either way.
 
     Raises:
         ValueError: the two sequences differ in length.
@@ -106,9 +112,11 @@ def compare_paired(before: Sequence[float | None], after: Sequence[float | None]
     diff, low, high = bootstrap_ci(diffs, lambda d: float(np.mean(d)), n_resamples=n_resamples,
                                    confidence=confidence, seed=seed)
     stat, p = wilcoxon_test(diffs)
+    up, down = sum(d > 0 for d in diffs), sum(d < 0 for d in diffs)
     return PairedComparison(
         n=len(pairs), dropped=dropped, mean_before=float(np.mean([b for b, _ in pairs])),
         mean_after=float(np.mean([a for _, a in pairs])), diff=diff, diff_low=low,
-        diff_high=high, improved=sum(d > 0 for d in diffs), worsened=sum(d < 0 for d in diffs),
+        diff_high=high, improved=up if higher_is_better else down,
+        worsened=down if higher_is_better else up,
         ties=sum(d == 0 for d in diffs), sign_p=sign_test(diffs), wilcoxon_stat=stat,
         wilcoxon_p=p)

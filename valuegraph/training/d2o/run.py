@@ -77,6 +77,17 @@ def plan_d2o(config: D2ORunConfig) -> D2OPlan:
             concurrency=settings.concurrency,
             extra=extra,
         )
+    args = d2o_args(config)
+    return D2OPlan(config, args, records, negatives, sampling)
+
+
+def d2o_args(config: D2ORunConfig) -> Any:
+    """The run's TRL arguments (validated by TRL) after checking that every model's config
+    loads; reads no data and writes nothing.
+
+    Raises:
+        ConfigError: On a bad option or an unloadable model.
+    """
     from valuegraph.training.d2o.config import D2OConfig
 
     fields = {
@@ -94,7 +105,7 @@ def plan_d2o(config: D2ORunConfig) -> D2OPlan:
     for name in ("ref_minus_model", "ref_plus_model"):
         if getattr(config, name):
             check_model(getattr(config, name), name)
-    return D2OPlan(config, args, records, negatives, sampling)
+    return args
 
 
 def records_path(config: D2ORunConfig) -> Path:
