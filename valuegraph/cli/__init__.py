@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from valuegraph.cli import bench, grow, models, run, train
+from valuegraph.cli import bench, grow, models, run, train, traits
 from valuegraph.cli.common import console
 from valuegraph.config import ConfigError
 from valuegraph.tools.files import FileError
@@ -18,7 +18,7 @@ from valuegraph.tools.specs import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Measure, probe and align the values and honesty of LLMs.")
-for module in (run, models, bench, grow, train):
+for module in (run, models, bench, grow, train, traits):
     module.register(app)
 
 

@@ -40,6 +40,8 @@ GRAPHS: tuple[GraphEntry, ...] = (
                "valuegraph.graphs.denevil.runner:RUNNER"),
     GraphEntry("adaem", "valuegraph.graphs.adaem.graph",
                "valuegraph.graphs.adaem.runner:RUNNER"),
+    GraphEntry("irote", "valuegraph.graphs.irote.graph",
+               "valuegraph.graphs.irote.runner:RUNNER"),
 )
 
 
