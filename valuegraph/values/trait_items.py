@@ -85,7 +85,11 @@ def dimension_code(theory: str, value: str) -> str:
     Raises:
         KeyError: not a dimension of the theory (the message lists the codes).
     """
-    return theory_of(theory).get(value.strip()).code
+    system, text = theory_of(theory), value.strip()
+    for dim in system.dimensions:
+        if text.lower() in (dim.code.lower(), dim.name.lower()):
+            return dim.code
+    return system.get(text).code  # raises, listing the codes
 
 
 def _flag(value: Any) -> bool:
