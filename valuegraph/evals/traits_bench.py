@@ -223,22 +223,30 @@ async def run_traits_bench(
         return {"item": item.id, "score": sum(scored) / len(scored) if scored else None,
                 "raw": raws}
 
+    responses: dict[str, asyncio.Future[str]] = {}
+
+    async def respond(content: str, prompt: TraitTask) -> str:
+        async with gate:
+            return (await target.complete(
+                [{"role": "user", "content": content}], n=1,
+                temperature=settings.task_temperature, max_tokens=settings.task_max_tokens,
+                seed=call_seed(settings.seed, "task", prompt.id)))[0].text
+
     async def downstream(r: Reflection, condition: str, prompt: TraitTask) -> dict[str, Any]:
         text = preamble(templates, condition, r)
         content = f"{text}\n\n{prompt.prompt}" if text else prompt.prompt
         dim = theory_of(r.theory).get(r.dimension)
-        async with gate:
-            try:
-                response = (await target.complete(
-                    [{"role": "user", "content": content}], n=1,
-                    temperature=settings.task_temperature, max_tokens=settings.task_max_tokens,
-                    seed=call_seed(settings.seed, "task", prompt.id)))[0].text
+        if content not in responses:  # the raw response is shared by a system's traits
+            responses[content] = asyncio.ensure_future(respond(content, prompt))
+        try:
+            response = await asyncio.shield(responses[content])
+            async with gate:
                 verdict = await judge.judge([{"role": "user", "content": templates.render(
                     "TASK_JUDGE_PROMPT", trait=dim.name, definition=dim.definition,
                     task=prompt.prompt, response=response)}])
-            except BackendError as exc:
-                log.warning("%s failed on prompt %s: %s", model, prompt.id, exc)
-                return {"item": prompt.id, "score": None, "raw": f"error: {exc}"}
+        except BackendError as exc:
+            log.warning("%s failed on prompt %s: %s", model, prompt.id, exc)
+            return {"item": prompt.id, "score": None, "raw": f"error: {exc}"}
         return {"item": prompt.id, "score": verdict.score, "raw": response,
                 "judged_by": f"{verdict.judge}:{verdict.method}"}
 
