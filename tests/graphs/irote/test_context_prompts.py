@@ -53,6 +53,9 @@ def test_every_template_renders_with_its_declared_variables():
                                                                    "I check twice"]),
     ("Policy:\n- I plan ahead\n* I keep  notes\n", ["I plan ahead", "I keep notes"]),
     ("1. Same\n2. Same", ["Same"]),
+    ("I plan ahead. Then I check twice! \"Done,\" I say.", ["I plan ahead.",
+                                                          "Then I check twice!",
+                                                          "\"Done,\" I say."]),
     ("", []),
 ])
 def test_parse_lines(reply, lines):

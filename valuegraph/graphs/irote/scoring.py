@@ -21,18 +21,21 @@ from valuegraph.values.trait_items import TraitItem
 
 _NUMBERED = re.compile(r"^\s*\d+\.\s(.+)$", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:\[?policy\]?|insights?|reflections?)(?:\*\*)?\s*:?\s*$",
                     re.IGNORECASE)
 
 
 def parse_lines(text: str) -> list[str]:
-    """The reflection lines of a reply: its numbered lines (the code's ``\\d+\\.\\s(.+)``); a
-    reply with none gives its non-empty lines, bullets stripped [R] (small models often drop
-    the numbers)."""
+    """The reflection lines of a reply: its numbered lines (the code's ``\\d+\\.\\s(.+)``).
+    A reply with none gives its non-empty lines, bullets stripped, and a reply that is one
+    paragraph its sentences [R] (small models often write prose instead of a list)."""
     lines = [" ".join(m.split()) for m in _NUMBERED.findall(text)]
     if not lines:
         lines = [" ".join(_BULLET.sub("", raw).split()) for raw in text.splitlines()
                  if raw.strip() and not _LABEL.match(raw)]
+        if len(lines) == 1:
+            lines = _SENTENCE_END.split(lines[0])
     return list(dict.fromkeys(line.strip() for line in lines if line.strip()))
 
 
