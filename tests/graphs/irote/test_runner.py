@@ -20,8 +20,8 @@ from valuegraph.tools.backends.mock_backend import register_mock
 from valuegraph.tools.files import FileError
 from valuegraph.tools.pool import ModelPool
 from valuegraph.tools.progress import make_progress
-from valuegraph.tools.types import BackendError
 from valuegraph.tools.rundir import RunDir
+from valuegraph.tools.types import BackendError
 
 from .conftest import optimizer_reply
 
