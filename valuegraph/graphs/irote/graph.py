@@ -118,9 +118,12 @@ def judge(ctx: Context) -> Role:
 
 
 async def warm_up(ctx: Context) -> None:
-    """The roles' backends, created off the event loop (once per run)."""
+    """The roles' backends and the shipped items and distractors, made off the event loop (once
+    per run): ``langgraph dev`` refuses blocking calls inside it."""
     await ctx.res.warm_up((spec, ctx.api_base(spec))
                           for spec in (ctx.target, ctx.optimizer, ctx.judge))
+    await asyncio.to_thread(lambda: (ctx.res.memo(("irote", "items"), load_trait_items),
+                                     distractors(ctx)))
 
 
 def new_set(set_id: str, iteration: int, origin: str, parent: str | None,
