@@ -18,6 +18,7 @@ import pytest
 
 from valuegraph.graphs import GRAPHS
 from valuegraph.testing.adaem_fakes import server_rules as adaem_rules
+from valuegraph.testing.irote_fakes import RULES as IROTE_RULES
 from valuegraph.testing.process import start_server
 from valuegraph.testing.studio import REPO, langgraph_dev, langgraph_executable
 
@@ -143,6 +144,24 @@ def check_vilmo(final: dict[str, Any], counters: dict[str, Any]) -> None:
     assert counters["requests"] == 1 + 2 * 4 + 1
 
 
+# -- irote ------------------------------------------------------------------------------------
+# The test server cannot score log-likelihoods, so the graph takes the code's own estimators:
+# parsed item answers and the judge's 0-10 ratings.
+
+
+def check_irote(final: dict[str, Any], counters: dict[str, Any]) -> None:
+    result = final["result"]
+    assert result["exit_reason"] == "rounds" and result["iteration"] == 1
+    assert (result["reward_method"], result["probability_method"]) == ("generate", "rating")
+    assert [s["id"] for s in final["pool"]] == ["r0-0", "r0-1", result["set_id"]]
+    assert 2.0 <= result["reward"] <= 10.0 and result["items"] == ["bfi-o-1", "bfi-o-2"]
+    assert [p["kept"] for p in result["proposals"]].count(True) == 1
+    # seed 1 + items 2 sets x 2 + (think, write, summary) 3 + ratings (2 new x 2 pool x 2
+    # directions + 2 new x 2 corpus terms) x 6 + items 1 set x 2
+    assert counters["requests"] == result["requests"] == 1 + 4 + 3 + (8 + 4) * 6 + 2 == 82
+    assert counters["repeated"] == 0
+
+
 STUDIO_RUNS: dict[str, StudioRun] = {
     "denevil": StudioRun(
         input={"principle_id": "fair-1", "principle": "It's wrong to steal.",
@@ -172,6 +191,15 @@ STUDIO_RUNS: dict[str, StudioRun] = {
                               "api_bases": {"openai/test": base}, "samples": 3,
                               "placement": "user"},
         check=check_vilmo, rules=VILMO_RULES),
+    "irote": StudioRun(
+        input={"theory": "big_five", "dimension": "O"},
+        context=lambda base: {"target": "openai/test", "optimizer": "openai/test",
+                              "judge": "openai/test", "api_bases": {"openai/test": base},
+                              "rounds": 1, "initial_sets": 2, "set_size": 3,
+                              "optimization_beam": 1, "k_shot": 1, "summarization_beam": 1,
+                              "top_k": 1, "line_orders": 1, "distractor_turns": [0],
+                              "max_items": 2, "embedder": "hashing"},
+        check=check_irote, rules=IROTE_RULES),
 }
 
 

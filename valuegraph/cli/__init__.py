@@ -20,6 +20,7 @@ from valuegraph.cli import (
     run,
     serve,
     train,
+    traits,
     view,
 )
 from valuegraph.cli.common import console
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     compass,
     grow,
     train,
+    traits,
     align,
     view,
     serve,

@@ -44,6 +44,8 @@ GRAPHS: tuple[GraphEntry, ...] = (
                "valuegraph.graphs.mohobench.runner:RUNNER"),
     GraphEntry("vilmo", "valuegraph.graphs.vilmo.graph",
                "valuegraph.graphs.vilmo.runner:RUNNER"),
+    GraphEntry("irote", "valuegraph.graphs.irote.graph",
+               "valuegraph.graphs.irote.runner:RUNNER"),
 )
 
 
