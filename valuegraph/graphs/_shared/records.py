@@ -188,7 +188,9 @@ class StepRecord(KeyedRecord):
     kind: Literal["step"] = "step"
     step: int
     arm: str
-    reward: float
+    reward: float | None
+    """Mean final S of the step's questions; None: the step produced none (AdAEM values it at
+    the run's lowest reward)."""
     questions: list[str]
     count: float
     value: float
