@@ -108,7 +108,9 @@ async def test_graph_runs_in_langgraph_dev_through_the_sdk(langgraph_dev):
     assert result["scores"] == [pytest.approx(0.7)] * 3
     assert result["judged_by"] == ["openai/test:logprobs"] * 3
     assert result["exit_reason"] == "rounds" and result["prompt_round"] == 1
+    assert result["violation_source"] == "fresh" and result["perplexity"] is None
     # 1 scenario + 2 rounds x (1 target request for n=3 + 3 judgements) + 1 rewrite
-    assert requests == 1 + 2 * 4 + 1
+    # + the fresh evaluation of the accepted prompt (1 request for n=3 + 3 judgements)
+    assert requests == 1 + 2 * 4 + 1 + 4
     state = await client.threads.get_state(thread["thread_id"])
     assert state["values"]["result"]["prompt"] == result["prompt"]
