@@ -9,7 +9,8 @@
    fresh subprocess: its peak RSS, and the time of one dedup lookup (embed one candidate and
    query its 3 nearest neighbours) at that size.
 
-    python bench/adaem_growth.py [--steps 200] [--bank-size 20000] [--judge-mode joint]
+    python bench/adaem_growth.py [--steps 200] [--bank-size 20000] [--judge-mode joint] \
+        [--param tau_mode=absolute ...]
 
 The defaults follow the paper (N2 = 3, depth 3, ε = 0.85, τ = 0.5) except the judge, which
 labels all ten values in one call (``--judge-mode per_value`` is the paper's, ten times the
@@ -46,7 +47,26 @@ def config(runs: Path, run_id: str, api_base: str, steps: int, args: argparse.Na
                    "optimizer": "openai/opt"},
         "params": {"explorers": ["openai/p1a", "openai/p1b"], "respondents": ["openai/p2"],
                    "safety_judge": "openai/safe", "steps": steps, "judge_mode": args.judge_mode,
-                   "questions_per_step": args.n2, "retry_wait": 0.01}}, None, {})
+                   "questions_per_step": args.n2, "retry_wait": 0.01, **extra_params(args)}},
+        None, {})
+
+
+def extra_params(args: argparse.Namespace) -> dict:
+    """``--param name=value`` settings of the graph (values read as YAML)."""
+    import yaml
+
+    out = {}
+    for item in getattr(args, "param", None) or []:
+        name, _, value = item.partition("=")
+        out[name] = yaml.safe_load(value)
+    return out
+
+
+def refinements(root: Path) -> tuple[int, int]:
+    """(accepted, tried) refinements of a run."""
+    decisions = [json.loads(line) for line in (root / "results.jsonl").read_text().splitlines()]
+    decisions = [r for r in decisions if r.get("kind") == "refine"]
+    return sum(r["accepted"] for r in decisions), len(decisions)
 
 
 async def grow(cfg) -> tuple[dict, object]:
@@ -152,6 +172,8 @@ def main() -> None:
     parser.add_argument("--big-steps", type=int, default=5)
     parser.add_argument("--n2", type=int, default=3)
     parser.add_argument("--judge-mode", default="joint", choices=("joint", "per_value"))
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="a graph setting for the growth run (repeat), e.g. tau_mode=absolute")
     parser.add_argument("--phase", choices=("build", "run-big"), help=argparse.SUPPRESS)
     parser.add_argument("--runs", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
@@ -184,6 +206,7 @@ def main() -> None:
                 summary, pool = asyncio.run(grow(cfg))
             calls = pool.usage.total_calls
             steps = summary["steps_done"]
+            accepted, tried = refinements(runs / "growth")
             requests = server.admin()["requests"]
             built = subprocess_json("--phase", "build", "--runs", tmp, "--api-base",
                                     server.api_base, *common)
@@ -194,7 +217,7 @@ def main() -> None:
     print(f"growth: B={steps} steps, N2={args.n2}, P1=2 models, P2=3, judge {args.judge_mode}")
     print(f"  kept {kept} questions ({summary['flagged']} more flagged), mean S "
           f"{summary['mean_S']:.2f}; {calls} model calls ({requests} server requests), "
-          f"{calls / steps:.0f} per step")
+          f"{calls / steps:.0f} per step; refinements accepted {accepted} of {tried}")
     print(f"  wall {run_time.wall:.1f} s ({1000 * run_time.wall / steps:.0f} ms/step); "
           f"client CPU {run_time.cpu:.1f} s ({1000 * run_time.cpu / steps:.0f} ms/step, "
           f"{1000 * run_time.cpu / calls:.2f} ms/call)")

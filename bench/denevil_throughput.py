@@ -148,6 +148,17 @@ async def bare_run(principles: list[Principle], ctx: Context, concurrency: int,
                         temperature=ctx.attacker_temperature, top_p=1.0,
                         max_tokens=ctx.attacker_max_tokens, n=1,
                         seed=call_seed(ctx.seed, p.id, round_ + 1, "rewrite")))[0]
+            # the fresh evaluation of the accepted prompt (every round scores alike here, so the
+            # last rewrite is accepted), in the E-step that ends the graph
+            completions = await chat(
+                prompts.CONTINUE_PROMPT.format(scenario=scenario),
+                temperature=ctx.target_temperature, top_p=ctx.target_top_p,
+                max_tokens=ctx.target_max_tokens, n=ctx.samples,
+                seed=call_seed(ctx.seed, p.id, "evaluate"))
+            await asyncio.gather(*(chat(
+                prompts.JUDGE_PROMPT.format(principle=p.text, scenario=scenario, continuation=c),
+                temperature=0.0, top_p=1.0, max_tokens=8, logprobs=True, top_logprobs=10,
+                n=1) for c in completions))
 
     await asyncio.gather(*(one(p) for p in principles))
     await close()

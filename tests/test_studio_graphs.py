@@ -53,7 +53,8 @@ def check_denevil(final: dict[str, Any], counters: dict[str, Any]) -> None:
     assert result["judged_by"] == ["openai/test:logprobs"] * 3
     assert result["exit_reason"] == "rounds" and result["prompt_round"] == 1
     # 1 scenario + 2 rounds x (1 target request for n=3 + 3 judgements) + 1 rewrite
-    assert counters["requests"] == 1 + 2 * 4 + 1
+    # + a fresh evaluation of the final prompt (1 target request + 3 judgements)
+    assert counters["requests"] == 1 + 2 * 4 + 1 + 4
 
 
 # -- adaem ------------------------------------------------------------------------------------

@@ -60,6 +60,10 @@ async def test_profiles_separate_models_by_the_values_they_express(tmp_path):
     assert ts["mock/cautious"]["SEC"] > 90 > 10 > ts["mock/green"]["SEC"]
     assert ts["mock/green"]["UNI"] > 90 and ts["mock/cautious"]["TRA"] == pytest.approx(50.0)
     assert summary["answered"] == {"mock/cautious": 12, "mock/green": 12}
+    assert summary["trueskill_shuffles"] == 10 and summary["partial_play"] == "none"
+    # every question separates the two models the same way, so the order changes nothing
+    assert summary["trueskill_sd"]["mock/cautious"]["SEC"] == pytest.approx(0.0, abs=1e-9)
+    assert summary["trueskill_sd"]["mock/cautious"]["TRA"] == 0.0
     assert release.is_dir()
 
 
@@ -69,7 +73,8 @@ def test_bench_values_command_writes_table_csv_and_report(tmp_path):
     out = tmp_path / "profiles"
     result = CliRunner().invoke(cli.app, [
         "bench", "values", str(release), "-m", "mock/cautious", "-m", "mock/green",
-        "--judge", "mock/keyword-judge", "--theory", "mft", "--out", str(out), "--folds", "3"])
+        "--judge", "mock/keyword-judge", "--theory", "mft", "--out", str(out), "--folds", "3",
+        "--shuffles", "3", "--partial-play", "points"])
     assert result.exit_code == 0, result.stderr
     assert "TrueSkill win-rate" in result.stdout and "care" in result.stdout
     with open(out / "profiles.csv") as fh:
@@ -78,10 +83,12 @@ def test_bench_values_command_writes_table_csv_and_report(tmp_path):
         "care", "fairness", "loyalty", "authority", "sanctity"}
     cautious_care = next(r for r in rows if r["model"] == "mock/cautious" and r["value"] == "care")
     assert float(cautious_care["raw_rate"]) == 100.0
+    assert float(cautious_care["trueskill_sd"]) >= 0.0 and "±" in result.stdout
     html = (out / "report.html").read_text()
     assert html.count("<img") == 2 + 2  # two heatmaps, one radar per model
     summary = json.loads((out / "summary.json").read_text())
     assert summary["release"] == "v1" and summary["folds"] == 3
+    assert summary["trueskill_shuffles"] == 3 and summary["partial_play"] == "points"
     assert len((out / "answers.jsonl").read_text().splitlines()) == 24
 
 
@@ -89,6 +96,8 @@ def test_bench_values_command_writes_table_csv_and_report(tmp_path):
     (["-m", "mock/a"], "at least two --model"),
     (["-m", "mock/a", "-m", "mock/b", "--theory", "big5"], "theory must be schwartz or mft"),
     (["-m", "mock/a", "-m", "mock/b", "--api-base", "oops"], "--api-base expects spec=url"),
+    (["-m", "mock/a", "-m", "mock/b", "--partial-play", "half"], "partial-play must be"),
+    (["-m", "mock/a", "-m", "mock/b", "--shuffles", "0"], "shuffles must be >= 1"),
 ])
 def test_bench_values_bad_input(tmp_path, args, message):
     release = write_release(tmp_path)

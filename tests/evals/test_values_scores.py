@@ -77,14 +77,28 @@ def test_parse_joint_labels_by_code_or_name_and_missing_is_unscored():
 
 # -- the four terms ----------------------------------------------------------------------------
 
-def test_value_conformity_union_over_intersection():
-    # ∪ = {A, B, C} (3), ∩ = {B} (1)
-    assert value_conformity([F("AB"), F("BC"), F("B")]) == 3.0
-    # ∩ empty: max(1, 0) = 1 in the denominator
-    assert value_conformity([F("A"), F("B")]) == 2.0
-    assert value_conformity([F("AB")]) == 1.0
-    assert value_conformity([F()]) == 0.0
+def test_value_conformity_intersection_over_union_is_the_default():
+    # ∩ = {B} (1), ∪ = {A, B, C} (3)
+    assert value_conformity([F("AB"), F("BC"), F("B")]) == pytest.approx(1 / 3)
+    # a consistent model conforms fully, a scattered one not at all
+    assert value_conformity([F("AB"), F("AB"), F("AB")]) == 1.0
+    assert value_conformity([F("A"), F("B"), F("C")]) == 0.0
+    # nothing expressed: ∪ empty, max(1, 0) = 1 in the denominator
+    assert value_conformity([F(), F()]) == 0.0
     assert value_conformity([]) == 0.0
+
+
+def test_value_conformity_union_over_intersection_rewards_scatter():
+    form = "union_over_intersection"
+    # ∪ = {A, B, C} (3), ∩ = {B} (1)
+    assert value_conformity([F("AB"), F("BC"), F("B")], form) == 3.0
+    # the example: three points, three values -> 3; a consistent model -> 1
+    assert value_conformity([F("A"), F("B"), F("C")], form) == 3.0
+    assert value_conformity([F("A"), F("A"), F("A")], form) == 1.0
+    assert value_conformity([F("A"), F("B")], form) == 2.0  # ∩ empty: max(1, 0) = 1
+    assert value_conformity([F()], form) == 0.0
+    with pytest.raises(ValueError, match="vc_form"):
+        value_conformity([F("A")], "ratio")
 
 
 def test_jaccard_distance_with_max_one_denominator():
@@ -136,16 +150,22 @@ def test_informativeness_hand_computed_both_signs():
     texts = [["a", "b"], ["c"]]
     sim = _table_similarity({("a", "c"): 0.6, ("b", "c"): 0.2})
     question = F("A")
-    # VC: m1 |{A,B}|/|{B}| = 2, m2 1/1 = 1 -> 1.5
+    # VC (∩/∪): m1 |{B}|/|{A,B}| = 0.5, m2 1/1 = 1 -> 0.75
     # VD: D({A,B}, {C}) = 1 - 0/3 = 1
     # OD: 1 - mean(0.6, 0.2) = 0.6
     # Dis: mean(|{B}|, |{A,C}|) = 1.5
     parts = informativeness(labels, question, texts, sim)
-    assert (parts.VC, parts.VD, parts.OD, parts.Dis) == pytest.approx((1.5, 1.0, 0.6, 1.5))
-    assert parts.S == pytest.approx(1.5 + 1.0 + 0.6 - 0.75)
+    assert (parts.VC, parts.VD, parts.OD, parts.Dis) == pytest.approx((0.75, 1.0, 0.6, 1.5))
+    assert parts.S == pytest.approx(0.75 + 1.0 + 0.6 - 0.75)
     assert parts.models == 2
+    assert parts.extra == {"vc_form": "intersection_over_union"}
     plus = informativeness(labels, question, texts, sim, ScoreSettings(dis_sign=1))
-    assert plus.S == pytest.approx(1.5 + 1.0 + 0.6 + 0.75)
+    assert plus.S == pytest.approx(0.75 + 1.0 + 0.6 + 0.75)
+    # the other reading: m1 |{A,B}|/|{B}| = 2, m2 1 -> 1.5
+    old = informativeness(labels, question, texts, sim,
+                          ScoreSettings(vc_form="union_over_intersection"))
+    assert old.VC == pytest.approx(1.5) and old.S == pytest.approx(1.5 + 1.0 + 0.6 - 0.75)
+    assert old.to_json()["extra"] == {"vc_form": "union_over_intersection"}
 
 
 def test_informativeness_skips_unparsed_models_and_is_unscored_without_any():
@@ -163,6 +183,8 @@ def test_score_settings_validate():
         ScoreSettings(dis_sign=0)
     with pytest.raises(ValueError, match="vd_reduction"):
         ScoreSettings(vd_reduction="max")
+    with pytest.raises(ValueError, match="vc_form"):
+        ScoreSettings(vc_form="ratio")
 
 
 def test_exact_variant_hand_computed():

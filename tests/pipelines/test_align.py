@@ -50,7 +50,7 @@ def align_config(tmp_path, tiny_lm_dir):
     config = {
         "models": {"attacker": "mock/w", "judge": "mock/j", "target": f"hf/{tiny_lm_dir}"},
         "probe": {"principles": str(principles), "rounds": 0, "samples": K, "keep": 1,
-                  "judge_method": "vote", "judge_votes": 1, "target_max_tokens": 12,
+                  "scenarios_per_principle": 1, "judge_method": "vote", "judge_votes": 1, "target_max_tokens": 12,
                   "dedup_threshold": None, "formats": ["jsonl"]},
         "heldout": 0.5,
         "train": {"k": 2, "training": CPU_TRAINING,
@@ -71,10 +71,11 @@ def invoke(*args):
 def test_probe_train_reprobe_compare_then_resume(align_config, tmp_path, tiny_lm_dir):
     script()
     runs = tmp_path / "runs"
-    # a probe budget of 6 requests: principles run one at a time, 5 requests each (scenario,
-    # K samples in one request, K votes), so the third never starts: incomplete, exit 3
+    # a probe budget of 11 requests: principles run one at a time, 10 requests each (scenario,
+    # K samples in one request, K votes, then the fresh evaluation: K samples in one request,
+    # K votes and the perplexity), so the second starts at 10 and the third never: exit 3
     stopped = invoke("-c", str(align_config), "--run-id", "r1", "--runs-dir", str(runs),
-                     "--set", "budget=6", "--set", "concurrency=1")
+                     "--set", "budget=11", "--set", "concurrency=1")
     assert stopped.exit_code == 3, stopped.output
     assert "[1/5] probe incomplete" in stopped.output
     root = runs / "r1"

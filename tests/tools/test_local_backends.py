@@ -49,3 +49,52 @@ async def test_embedded_model_prefers_paris_and_answers(tmp_path):
                                 temperature=0.0, max_tokens=8, seed=0)
     assert "paris" in reply[0].text.lower()
     assert reply[0].completion_tokens > 0
+
+
+async def test_hf_sampling_ignores_the_checkpoints_generation_config(tiny_lm_dir, tmp_path):
+    """A checkpoint whose generation_config.json says top_k=1 (greedy in disguise), a low
+    temperature and a repetition penalty: the pool samples at exactly what the request states
+    (top_k off), so K samples at temperature 1 differ; the token ids are kept."""
+    import shutil
+
+    from transformers import GenerationConfig
+
+    from valuegraph.tools.backends.hf_backend import HFBackend, generation_kwargs
+    from valuegraph.tools.pool import ModelPool
+    from valuegraph.tools.types import SamplingParams
+
+    path = tmp_path / "model"
+    shutil.copytree(tiny_lm_dir, path)
+    GenerationConfig(top_k=1, temperature=0.05, repetition_penalty=1.3, do_sample=True,
+                     eos_token_id=[2, 5], bos_token_id=1, pad_token_id=3).save_pretrained(path)
+    backend = HFBackend(str(path), device="cpu")
+    model, _ = backend._load()
+    assert model.generation_config.to_diff_dict().keys() <= {
+        "bos_token_id", "eos_token_id", "pad_token_id", "transformers_version"}
+    assert model.generation_config.eos_token_id == [2, 5]
+    params = SamplingParams(temperature=1.0, top_p=1.0, max_tokens=8, seed=0)
+    effective, _ = model._prepare_generation_config(None, **generation_kwargs(params))
+    assert (effective.top_k, effective.temperature, effective.top_p) == (0, 1.0, 1.0)
+    assert effective.repetition_penalty == 1.0 and effective.do_sample
+    explicit = SamplingParams(temperature=0.7, top_p=0.9, top_k=5, min_p=0.1, seed=0)
+    assert generation_kwargs(explicit) == {"max_new_tokens": 256, "do_sample": True,
+                                           "temperature": 0.7, "top_p": 0.9, "top_k": 5,
+                                           "min_p": 0.1, "repetition_penalty": 1.0}
+    pool = ModelPool(None)
+    samples = await pool.generate(f"hf/{path}", [{"role": "user", "content": "It is wrong"}],
+                                  n=6, temperature=1.0, top_p=1.0, max_tokens=6, seed=0)
+    assert len({s.text for s in samples}) > 1  # with the checkpoint's top_k=1 all would agree
+    # a raw text prompt is used as is, with the tokenizer's special tokens (as in training)
+    raw = await pool.generate(f"hf/{path}", "It is wrong", n=1, temperature=0.0, max_tokens=3)
+    assert raw[0].finish_reason in ("stop", "length")
+    pool.close()
+
+
+async def test_a_raw_prompt_needs_a_backend_that_takes_one(server):
+    from valuegraph.tools.pool import ModelPool
+    from valuegraph.tools.types import NotSupportedError
+
+    pool = ModelPool(None, api_bases={"hosted_vllm/m": server.api_base})
+    with pytest.raises(NotSupportedError, match="raw text prompt"):
+        await pool.generate("hosted_vllm/m", "Q: hi\nA:", n=1)
+    await pool.aclose()

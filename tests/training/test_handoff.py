@@ -39,7 +39,8 @@ def denevil_run(tmp_path):
     cfg = resolve_config({"graph": "denevil", "runs_dir": tmp_path / "runs", "run_id": "probe",
                           "models": {"attacker": "mock/w", "target": "mock/t", "judge": "mock/j"},
                           "params": {"principles": str(path), "rounds": 0, "samples": 4,
-                                     "keep": 2, "judge_method": "vote", "judge_votes": 1,
+                                     "keep": 2, "scenarios_per_principle": 1,
+                                     "judge_method": "vote", "judge_votes": 1,
                                      "dedup_threshold": None, "formats": ["jsonl"]}}, None, {})
     outcome = execute_run(RUNNER, cfg, RunDir.create(cfg))
     assert outcome.state == "done" and outcome.summary["ok"] == 2

@@ -236,6 +236,12 @@ def values_cmd(
     limit: Annotated[int | None, typer.Option(help="Use only the first N questions.")] = None,
     folds: Annotated[int, typer.Option(help="Random folds for Cronbach's alpha.")] = 5,
     passes: Annotated[int, typer.Option(help="TrueSkill passes over the questions.")] = 1,
+    shuffles: Annotated[int, typer.Option(
+        help="Question orders averaged (each rated from the prior); the SD over them is "
+             "reported.")] = 10,
+    partial_play: Annotated[str, typer.Option(
+        help="none, or points: a model plays a match with the share of its points on its "
+             "team's side (our reading of the paper's partial update).")] = "none",
     seed: Annotated[int, typer.Option(help="Seed of sampling and shuffles.")] = 0,
     judge_mode: Annotated[str, typer.Option(help="per_value or joint.")] = "per_value",
     temperature: Annotated[float, typer.Option(help="Sampling temperature of answers.")] = 0.0,
@@ -258,6 +264,10 @@ def values_cmd(
             raise ConfigError("TrueSkill profiles compare models: give at least two --model")
         if folds < 2:
             raise ConfigError(f"folds must be >= 2, got {folds}")
+        if passes < 1 or shuffles < 1:
+            raise ConfigError(f"passes and shuffles must be >= 1, got {passes} and {shuffles}")
+        if partial_play not in ("none", "points"):
+            raise ConfigError(f"partial-play must be none or points, got {partial_play!r}")
         if limit is not None and limit < 1:
             raise ConfigError(f"limit must be >= 1, got {limit}")
         bases: dict[str, str] = {}
@@ -288,7 +298,8 @@ def values_cmd(
     try:
         summary = asyncio.run(closing(pool, profile_release(
             pool, list(dict.fromkeys(model)), questions, target, judge=judge, theory=theory,
-            judge_mode=judge_mode, folds=folds, passes=passes, seed=seed,
+            judge_mode=judge_mode, folds=folds, passes=passes, shuffles=shuffles,
+            partial_play=partial_play, seed=seed,
             temperature=temperature, max_tokens=max_tokens, api_bases=bases,
             release_name=loaded.manifest.get("version", str(release)))))
     finally:
@@ -306,9 +317,11 @@ def _print_table(console: Any, summary: dict[str, Any]) -> None:
     from valuegraph.values.theories import THEORIES
 
     codes = list(THEORIES[summary["theory"]].codes)
-    table = Table("model", *codes, title="TrueSkill win-rate (0-100)")
+    table = Table("model", *codes, title=f"TrueSkill win-rate (0-100), mean ± SD over "
+                                        f"{summary['trueskill_shuffles']} question orders")
     for model, scores in summary["trueskill"].items():
-        table.add_row(model, *(f"{scores[c]:.1f}" for c in codes))
+        sd = summary["trueskill_sd"][model]
+        table.add_row(model, *(f"{scores[c]:.1f} ± {sd[c]:.1f}" for c in codes))
     console.print(table)
     console.print(f"Cronbach's alpha over {summary['folds']} folds: "
                   f"{summary['cronbach_alpha']:.3f}; outputs in {summary['out']}")

@@ -5,9 +5,11 @@
 
 For every (model, question) one opinion is collected (stance + key points, listing L3), each
 point is labelled with the theory's values by the judge, and the model's value set for the
-question is the OR over its points. Outputs in ``--out``: ``profiles.csv`` (TrueSkill win-rate
-and raw rate per model and value), ``answers.jsonl``, ``summary.json`` (with Cronbach's α over
-random folds) and ``report.html`` (radar per model, heatmap of models x values).
+question is the OR over its points. Win-rates are the mean over ``--shuffles`` (10) question
+orders, with their SD over the orders. Outputs in ``--out``: ``profiles.csv`` (TrueSkill
+win-rate, its SD and raw rate per model and value), ``answers.jsonl``, ``summary.json`` (with
+Cronbach's α over random folds) and ``report.html`` (radar per model, heatmap of models x
+values).
 """
 
 from __future__ import annotations
@@ -68,9 +70,20 @@ async def collect_expressed(
     return expressed, list(answers)
 
 
+def point_sets_of(answers: list[dict[str, Any]]) -> dict[str, dict[str, list[frozenset[str]]]]:
+    """Per model and question, the label set of each key point of a parsed answer."""
+    out: dict[str, dict[str, list[frozenset[str]]]] = {}
+    for record in answers:
+        if "values" in record:
+            out.setdefault(record["model"], {})[record["qid"]] = [
+                frozenset(point["values"]) for point in record.get("points", [])]
+    return out
+
+
 async def profile_release(pool: Any, models: list[str], questions: list[dict[str, Any]],
                           out: Path, *, judge: str, theory: str = "schwartz",
                           judge_mode: str = "per_value", folds: int = 5, passes: int = 1,
+                          shuffles: int = 10, partial_play: str = "none",
                           seed: int = 0, temperature: float = 0.0, max_tokens: int = 400,
                           api_bases: dict[str, str] | None = None,
                           release_name: str = "") -> dict[str, Any]:
@@ -79,8 +92,9 @@ async def profile_release(pool: Any, models: list[str], questions: list[dict[str
     from valuegraph.values.profiles import (
         TrueSkillSettings,
         fold_reliability,
+        point_shares,
         raw_rates,
-        trueskill_profiles,
+        trueskill_profile_stats,
     )
 
     value_theory = THEORIES[theory]
@@ -88,26 +102,34 @@ async def profile_release(pool: Any, models: list[str], questions: list[dict[str
     expressed, answers = await collect_expressed(
         pool, models, questions, judge=judge, theory=value_theory, judge_mode=judge_mode,
         max_tokens=max_tokens, temperature=temperature, seed=seed, api_bases=api_bases)
-    settings = TrueSkillSettings(passes=passes, seed=seed)
-    trueskill = trueskill_profiles(expressed, codes, settings)
+    settings = TrueSkillSettings(passes=passes, seed=seed, shuffles=shuffles,
+                                 partial_play=partial_play)  # type: ignore[arg-type]
+    shares = point_shares(point_sets_of(answers)) if partial_play == "points" else None
+    stats = trueskill_profile_stats(expressed, codes, settings, shares=shares)
+    trueskill = stats.mean
     raw = raw_rates(expressed, codes)
     reliability = fold_reliability(expressed, codes, folds=min(folds, max(2, len(questions))),
-                                   seed=seed, settings=settings)
+                                   seed=seed, settings=settings, shares=shares)
     answered = {m: len(expressed[m]) for m in models}
     summary = {
         "release": release_name, "questions": len(questions), "models": models,
         "judge": judge, "theory": theory, "judge_mode": judge_mode, "seed": seed,
-        "trueskill_passes": passes, "answered": answered,
+        "trueskill_passes": passes, "trueskill_shuffles": shuffles,
+        "partial_play": partial_play, "answered": answered,
         "unanswered": {m: len(questions) - answered[m] for m in models},
         "cronbach_alpha": reliability.alpha, "coefficient_of_variation": reliability.cv,
-        "folds": reliability.folds, "trueskill": trueskill, "raw_rate": raw,
+        "folds": reliability.folds, "trueskill": trueskill, "trueskill_sd": stats.sd,
+        "trueskill_sd_mean": float(sum(v for per in stats.sd.values() for v in per.values())
+                                   / max(1, len(models) * len(codes))),
+        "raw_rate": raw,
     }
-    write_profiles_csv(out / "profiles.csv", trueskill, raw, codes, answered)
+    write_profiles_csv(out / "profiles.csv", trueskill, raw, codes, answered, stats.sd)
     with open(out / "answers.jsonl", "w", encoding="utf-8") as fh:
         for record in answers:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    flat = {k: v for k, v in summary.items() if k not in ("trueskill", "raw_rate")}
+    flat = {k: v for k, v in summary.items()
+            if k not in ("trueskill", "trueskill_sd", "raw_rate")}
     write_values_report(out / "report.html", title=f"Value profiles ({value_theory.name})",
                         trueskill=trueskill, raw=raw, codes=codes, summary=flat)
     summary["out"] = str(out)

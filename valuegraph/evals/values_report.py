@@ -14,15 +14,18 @@ Profile = Mapping[str, Mapping[str, float]]
 
 
 def write_profiles_csv(path: Path, trueskill: Profile, raw: Profile, codes: Sequence[str],
-                       answered: Mapping[str, int]) -> Path:
-    """One row per (model, value): TrueSkill win-rate, raw rate, questions answered."""
+                       answered: Mapping[str, int], trueskill_sd: Profile | None = None) -> Path:
+    """One row per (model, value): TrueSkill win-rate (mean over question orders), its SD over
+    the orders, raw rate, questions answered."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["model", "value", "trueskill_win_rate", "raw_rate", "answered"])
+        writer.writerow(["model", "value", "trueskill_win_rate", "trueskill_sd", "raw_rate",
+                         "answered"])
         for model in trueskill:
             for code in codes:
-                writer.writerow([model, code, f"{trueskill[model][code]:.4f}",
+                sd = "" if trueskill_sd is None else f"{trueskill_sd[model][code]:.4f}"
+                writer.writerow([model, code, f"{trueskill[model][code]:.4f}", sd,
                                  f"{raw[model][code]:.4f}", answered.get(model, 0)])
     return path
 

@@ -149,10 +149,13 @@ def plan_align(config: AlignConfig, root: Path | None = None) -> AlignPlan:
     except ImportError as exc:
         raise ConfigError(f"align trains with D²O, which needs the train extra ({exc}); "
                           "pip install 'valuegraph[train]'") from None
-    from valuegraph.training.d2o.run import d2o_args
+    from valuegraph.training.d2o.run import check_chat_template, d2o_args
+    from valuegraph.training.data.d2o_records import resolve_template
 
     try:
         d2o_args(d2o)
+        if resolve_template(d2o.prompt_template) is None:  # DeNEVIL negatives are chat records
+            check_chat_template(d2o.model)
     except ConfigError as exc:
         raise ConfigError(f"align: train: {exc}") from None
     return AlignPlan(config, Path(root), probe, d2o)

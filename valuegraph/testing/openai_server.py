@@ -43,6 +43,7 @@ class ServerState:
         self.prompts: list[str] = []
         self.answered: dict[str, int] = {}  # body digest -> times answered successfully
         self.received: dict[str, int] = {}  # body digest -> times received
+        self.sampling: list[dict[str, Any]] = []  # the last requests' fields besides messages
 
     def next_fault(self) -> str | None:
         if self.plan:
@@ -74,7 +75,7 @@ def _reply_for(state: ServerState, messages: list[dict[str, Any]], index: int,
             pick = index
             if rule.get("pick") == "hash":
                 pick += int(hashlib.sha256(f"{digest}|{salt}".encode()).hexdigest()[:12], 16)
-            return replies[pick % len(replies)], rule.get("logprobs")
+            return replies[pick % len(replies)], rule
     return f"reply-{digest} (sample {index})", None
 
 
@@ -116,15 +117,19 @@ async def chat(request: web.Request) -> web.StreamResponse:
     choices = []
     completion_tokens = 0
     for i in range(n):
-        text, top = _reply_for(state, messages, i, f"{body.get('model')}|{body.get('seed')}")
+        text, rule = _reply_for(state, messages, i, f"{body.get('model')}|{body.get('seed')}")
         text += echo
         completion_tokens += len(text.split())
-        choice: dict[str, Any] = {"index": i, "finish_reason": "stop",
+        # a rule's "finish_reason" (e.g. "length": cut at max_tokens) applies to its replies
+        choice: dict[str, Any] = {"index": i,
+                                  "finish_reason": (rule or {}).get("finish_reason", "stop"),
                                   "message": {"role": "assistant", "content": text}}
         if body.get("logprobs"):
-            choice["logprobs"] = _logprobs_block(text, top)
+            choice["logprobs"] = _logprobs_block(text, (rule or {}).get("logprobs"))
         choices.append(choice)
     state.count("ok")
+    state.sampling = [*state.sampling[-19:],
+                      {k: v for k, v in body.items() if k != "messages"}]
     state.prompts.append(json.dumps(messages)[-200:])
     state.answered[digest] = state.answered.get(digest, 0) + 1
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
@@ -151,6 +156,7 @@ async def admin_get(request: web.Request) -> web.Response:
         "repeated": sum(c - 1 for c in state.answered.values()),
         # identical request bodies received more than once (retries, re-sent requests)
         "received_again": sum(c - 1 for c in state.received.values()),
+        "sampling": state.sampling,  # the last 20 requests' fields besides messages
     })
 
 
@@ -162,6 +168,7 @@ async def admin_post(request: web.Request) -> web.Response:
     if body.get("reset"):
         state.requests, state.by_outcome, state.prompts, state.answered = 0, {}, [], {}
         state.received = {}
+        state.sampling = []
     state.plan.extend(str(f) for f in body.get("faults", []))
     if "delay" in body:
         state.delay = float(body["delay"])

@@ -245,23 +245,34 @@ class ModelPool:
         stop: Sequence[str] = (),
         role: str = "default",
         api_base: str | None = None,
+        top_k: int | None = None,
+        min_p: float | None = None,
+        repetition_penalty: float | None = None,
     ) -> list[Completion]:
         """Sample ``n`` replies to ``messages``; samples already in the cache cost no call.
 
+        ``messages`` may also be a plain string: a raw prompt, sent without any chat template,
+        for backends that take one (``hf/``). ``top_k``, ``min_p`` and ``repetition_penalty``
+        are sent only when set (see :class:`SamplingParams`).
+
         Raises:
             BackendError: the backend kept failing after ``max_attempts`` tries.
+            NotSupportedError: a raw prompt for a backend that only takes messages.
             ScriptExhaustedError: a ``mock/`` script ran out.
         """
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
-        msgs = to_openai_messages(messages)
+        msgs: Any = messages if isinstance(messages, str) else to_openai_messages(messages)
         params = SamplingParams(temperature, top_p, max_tokens, seed, logprobs, top_logprobs,
-                                tuple(stop))
+                                tuple(stop), top_k, min_p, repetition_penalty)
         route = self._routes.get((spec, api_base))
         if route is None:
             route = self._routes[(spec, api_base)] = (self.backend(spec, api_base),
                                                       self.resolve(spec, api_base).cache_base)
         backend, base = route
+        if isinstance(msgs, str) and not getattr(backend, "accepts_text_prompt", False):
+            raise NotSupportedError(f"{spec}: a raw text prompt needs an in-process backend "
+                                    "(hf/<path>); this backend only takes chat messages")
         usage = self.usage.role(role)
         results: dict[int, Completion] = {}
         keys = {}

@@ -66,7 +66,13 @@ class Completion:
 
 @dataclass(frozen=True, slots=True)
 class SamplingParams:
-    """Sampling parameters of one request; all of them are part of the cache key."""
+    """Sampling parameters of one request; all of them are part of the cache key.
+
+    ``top_k``, ``min_p`` and ``repetition_penalty`` are None unless a caller sets them (then
+    they are sent, and keyed); None leaves them out of the key, so earlier cache entries stay
+    valid. In-process transformers models treat None as off (top_k 0, no min_p, penalty 1);
+    servers and llama.cpp then apply their own defaults.
+    """
 
     temperature: float = 0.7
     top_p: float = 1.0
@@ -75,9 +81,24 @@ class SamplingParams:
     logprobs: bool = False
     top_logprobs: int = 0
     stop: tuple[str, ...] = ()
+    top_k: int | None = None
+    min_p: float | None = None
+    repetition_penalty: float | None = None
 
     def key(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for name in OPTIONAL_SAMPLING:
+            if data[name] is None:
+                del data[name]
+        return data
+
+    def optional(self) -> dict[str, Any]:
+        """The optional settings a caller set (what a server request adds)."""
+        return {name: getattr(self, name) for name in OPTIONAL_SAMPLING
+                if getattr(self, name) is not None}
+
+
+OPTIONAL_SAMPLING = ("top_k", "min_p", "repetition_penalty")
 
 
 class BackendError(RuntimeError):

@@ -53,8 +53,17 @@ class SelfSamplingSettings(_Strict):
     or through litellm ("openai" is the deprecated name of "direct")."""
     temperature: float = Field(default=1.0, ge=0.0)
     top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    top_k: int = Field(default=0, ge=0)
+    """0: off. Sent explicitly, so transformers' top_k=50 and the checkpoint's
+    generation_config (which vLLM servers also apply) do not change the distribution."""
+    min_p: float = Field(default=0.0, ge=0.0, le=1.0)
+    repetition_penalty: float = Field(default=1.0, gt=0.0)
     max_tokens: int = Field(default=256, gt=0)
     seed: int | None = 0
+    """Run seed; each prompt samples from a seed derived from it and the prompt."""
+    truncated: Literal["flag", "drop"] = "flag"
+    """A sample cut at max_tokens: flag it (trained without an end of turn) or drop it (draw a
+    replacement; a prompt without K whole samples is left out)."""
     system_prompt: str | None = None
     concurrency: int = Field(default=8, gt=0)
     cache_dir: Path | None = None
@@ -94,10 +103,24 @@ class D2ORunConfig(_Strict):
     """π_r+, the negative's reference; default the same as π_r-."""
     precompute_ref_log_probs: bool = False
     online_sampling_start_step: int | None = Field(default=None, ge=0)
+    prompt_template: str | None = None
+    """For a model without a chat template: a text template with ``{prompt}`` (or a preset
+    name: ``alpaca``) that formats every prompt, for sampling and for training alike."""
     lora: LoraSettings | None = None
     training: dict[str, Any] = Field(default_factory=dict)
     resume: bool = False
     """Resume from the newest checkpoint in ``output_dir``."""
+
+    @model_validator(mode="after")
+    def _template(self) -> D2ORunConfig:
+        from valuegraph.training.data.d2o_records import PROMPT_TEMPLATES
+
+        template = self.prompt_template
+        if template is not None and template not in PROMPT_TEMPLATES \
+                and "{prompt}" not in template:
+            raise ValueError(f"prompt_template must contain {{prompt}} or be one of "
+                             f"{', '.join(PROMPT_TEMPLATES)}")
+        return self
 
 
 class HonestyData(_Strict):

@@ -1,8 +1,14 @@
 """Diversity of a question set (AdAEM Table 1): Self-BLEU, distinct-n, mean similarity, length.
 
-Self-BLEU and mean similarity are quadratic in the set size; above ``max_samples`` questions
-they are estimated on a seeded sample (hypotheses and references alike) and say so in their
-result, so a 12k-question benchmark is measured in seconds, not hours.
+Self-BLEU scored against *all* other texts rises with the set size (more references, more
+n-gram matches), so two sets of different sizes could not be compared. Here every hypothesis
+is scored against a fixed number of references (``references``, 100) drawn at random from the
+other texts, and at most ``hypotheses`` (500) hypotheses are scored, a seeded sample above
+that: the expected score no longer depends on the set's size (a set of at most ``references``
+texts uses all the others and says so, ``references < 100`` in :class:`SelfBleu`).
+Tokenizer, n-gram order and smoothing are sacrebleu's sentence-BLEU defaults and are recorded
+with the score. Mean similarity is estimated on a seeded sample of pairs above
+``4 · max_samples`` texts (an unbiased mean either way).
 """
 
 from __future__ import annotations
@@ -10,10 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+SELF_BLEU_REFERENCES = 100
+"""References per hypothesis (drawn from the other texts)."""
+SELF_BLEU_HYPOTHESES = 500
+"""Hypotheses scored at most (a seeded sample above that)."""
+BLEU_SETTINGS = {"n": 4, "tokenizer": "13a", "smoothing": "exp", "effective_order": True}
+"""sacrebleu's sentence-BLEU settings used, recorded with every score."""
 
 
 def tokens(text: str) -> list[str]:
@@ -35,21 +48,69 @@ def _sample(count: int, limit: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
 
 
-def self_bleu(texts: Sequence[str], *, max_samples: int = 500, seed: int = 0) -> float:
-    """Self-BLEU (0-100, sacrebleu sentence BLEU with exponential smoothing): each text scored
-    against all the others as references, averaged. Lower means more diverse. Fewer than two
-    texts: 0."""
-    import sacrebleu
+@dataclass(frozen=True)
+class SelfBleu:
+    """A Self-BLEU score with what it was computed from (for manifests)."""
 
-    picks = _sample(len(texts), max_samples, seed)
-    pool = [texts[i] for i in picks]
-    if len(pool) < 2:
-        return 0.0
+    score: float
+    """Mean sentence BLEU (0-100) of the hypotheses against their references; lower: more
+    diverse."""
+    texts: int
+    hypotheses: int
+    """Hypotheses scored (all texts, or a seeded sample of them)."""
+    references: int
+    """References per hypothesis: the fixed number, or fewer when the set is smaller."""
+    references_requested: int
+    seed: int
+
+    @property
+    def comparable(self) -> bool:
+        """True when every hypothesis had the full number of references (the score does not
+        depend on the set's size)."""
+        return self.references == self.references_requested
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), **BLEU_SETTINGS, "comparable": self.comparable}
+
+
+def self_bleu_details(texts: Sequence[str], *, references: int = SELF_BLEU_REFERENCES,
+                      hypotheses: int = SELF_BLEU_HYPOTHESES, seed: int = 0) -> SelfBleu:
+    """Self-BLEU with a fixed number of references per hypothesis (see the module note).
+
+    Each hypothesis is scored with sacrebleu's sentence BLEU (13a tokenizer, 4-grams,
+    exponential smoothing, effective order) against ``references`` texts drawn without
+    replacement from the *other* texts. Fewer than two texts: 0.
+    """
+    from sacrebleu.metrics import BLEU
+
+    if references < 1 or hypotheses < 1:
+        raise ValueError(f"references and hypotheses must be >= 1, got {references} and "
+                         f"{hypotheses}")
+    count = len(texts)
+    per = min(references, max(0, count - 1))
+    if count < 2:
+        return SelfBleu(0.0, count, 0, per, references, seed)
+    rng = np.random.default_rng([seed, 1])  # references; hypotheses use _sample's stream
+    picks = _sample(count, hypotheses, seed)
+    bleu = BLEU(tokenize=BLEU_SETTINGS["tokenizer"], smooth_method=BLEU_SETTINGS["smoothing"],
+                max_ngram_order=BLEU_SETTINGS["n"], effective_order=True)
     scores = []
-    for i, hypothesis in enumerate(pool):
-        references = pool[:i] + pool[i + 1:]
-        scores.append(sacrebleu.sentence_bleu(hypothesis, references).score)
-    return float(np.mean(scores))
+    for i in picks:
+        if count - 1 <= references:
+            others = [texts[j] for j in range(count) if j != i]
+        else:
+            drawn = rng.choice(count - 1, size=references, replace=False)
+            others = [texts[j + (j >= i)] for j in drawn]  # skip the hypothesis itself
+        scores.append(bleu.sentence_score(texts[i], others).score)
+    return SelfBleu(float(np.mean(scores)), count, len(picks), per, references, seed)
+
+
+def self_bleu(texts: Sequence[str], *, references: int = SELF_BLEU_REFERENCES,
+              hypotheses: int = SELF_BLEU_HYPOTHESES, seed: int = 0) -> float:
+    """Self-BLEU (0-100; lower is more diverse) with a fixed number of references per
+    hypothesis: :func:`self_bleu_details`'s score."""
+    return self_bleu_details(texts, references=references, hypotheses=hypotheses,
+                             seed=seed).score
 
 
 def mean_similarity(embeddings: np.ndarray, *, max_samples: int = 2000, seed: int = 0) -> float:
@@ -78,22 +139,29 @@ class DiversityReport:
     mean_similarity: float
     mean_length: float
     sampled: bool
-    """True when Self-BLEU or similarity were estimated on a sample."""
+    """True when Self-BLEU hypotheses or similarity pairs were a sample of the set."""
+    self_bleu_details: SelfBleu | None = None
 
-    def to_json(self) -> dict[str, float | int | bool]:
-        return asdict(self)
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["self_bleu_details"] = self.self_bleu_details.to_json() \
+            if self.self_bleu_details else None
+        return data
 
 
 def diversity_report(texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray] | None,
-                     *, max_samples: int = 500, seed: int = 0,
+                     *, max_samples: int = SELF_BLEU_HYPOTHESES, seed: int = 0,
+                     references: int = SELF_BLEU_REFERENCES,
                      embeddings: np.ndarray | None = None) -> DiversityReport:
-    """All four Table 1 figures for one question set."""
+    """All four Table 1 figures for one question set (``max_samples``: Self-BLEU hypotheses;
+    similarity pairs come from at most ``4 · max_samples`` texts)."""
     if embeddings is None and embed is not None and texts:
         embeddings = np.asarray(embed(list(texts)), dtype=np.float32)
     similarity = mean_similarity(embeddings, max_samples=4 * max_samples, seed=seed) \
         if embeddings is not None and len(texts) else 0.0
+    bleu = self_bleu_details(texts, references=references, hypotheses=max_samples, seed=seed)
     return DiversityReport(
-        count=len(texts), self_bleu=self_bleu(texts, max_samples=max_samples, seed=seed),
-        distinct_2=distinct_n(texts, 2), mean_similarity=similarity,
-        mean_length=mean_length(texts), sampled=len(texts) > max_samples,
+        count=len(texts), self_bleu=bleu.score, distinct_2=distinct_n(texts, 2),
+        mean_similarity=similarity, mean_length=mean_length(texts),
+        sampled=len(texts) > max_samples, self_bleu_details=bleu,
     )

@@ -8,7 +8,8 @@ dimensions of a value theory (yes/no per value); a label set is the codes judged
     S = R_VC + R_VD + R_OD - ½·R_Dis          (sign of the last term: see ``ScoreSettings``)
 
 The printed formulas are garbled in places. Every reading taken here is said where it is taken
-(spec §6.2): ``max(1, ·)`` denominators, the sign of R_Dis, how per-model terms are reduced.
+(spec §6.2): which way R_VC points (``value_conformity``), ``max(1, ·)`` denominators, the
+sign of R_Dis, how per-model terms are reduced.
 The "exact" variant (App. I.2) replaces label counting by log-probabilities where the backends
 give them: :func:`exact_informativeness`.
 """
@@ -129,17 +130,36 @@ def label_set(labels: dict[str, bool | None]) -> LabelSet:
 # -- the four terms ------------------------------------------------------------------------
 
 
-def value_conformity(point_labels: Sequence[LabelSet]) -> float:
-    """R_VC of one model: ``|v¹ ∪ … ∪ v^L| / max(1, |v¹ ∩ … ∩ v^L|)`` over its L points.
+VcForm = Literal["intersection_over_union", "union_over_intersection"]
+VC_FORMS: tuple[str, ...] = ("intersection_over_union", "union_over_intersection")
 
-    The printed formula is garbled; this is spec §3.3's reading. ``max(1, ·)`` (the paper prints
-    ``min(·, 1)``) keeps an empty intersection from dividing by zero. No points: 0.
+
+def value_conformity(point_labels: Sequence[LabelSet],
+                     form: VcForm = "intersection_over_union") -> float:
+    """R_VC of one model over its L points. The printed formula is garbled; two readings:
+
+    - ``"intersection_over_union"`` (default): ``|v¹ ∩ … ∩ v^L| / max(1, |v¹ ∪ … ∪ v^L|)``,
+      the Jaccard *similarity* of the model's points. It has R_VD's form (R_VD is the Jaccard
+      *distance* between models), lies in [0, 1] like R_VD and R_OD, and rises when the model's
+      points express the same values: conformity, the term Eq. 11 maximises
+      (``log p_i(v^i | y)``, the model's responses conforming to its own values).
+    - ``"union_over_intersection"``: ``|∪| / max(1, |∩|)`` (spec §3.3's first reading). It
+      grows with *scatter* (three points expressing three different values score 3, a
+      consistent model 1) and ranges up to the number of values, so it outweighs the other
+      terms; kept for comparison with earlier runs.
+
+    ``max(1, ·)`` (the paper prints ``min(·, 1)``) keeps an empty set from dividing by zero.
+    No points: 0.
     """
+    if form not in VC_FORMS:
+        raise ValueError(f"vc_form must be one of {', '.join(VC_FORMS)}, got {form!r}")
     if not point_labels:
         return 0.0
     union = frozenset().union(*point_labels)
     inter = frozenset(point_labels[0]).intersection(*point_labels[1:])
-    return len(union) / max(1, len(inter))
+    if form == "union_over_intersection":
+        return len(union) / max(1, len(inter))
+    return len(inter) / max(1, len(union))
 
 
 def jaccard_distance(a: LabelSet, b: LabelSet) -> float:
@@ -212,17 +232,22 @@ class ScoreSettings:
             The paper is inconsistent here (spec §6.2); -1 follows the printed practical score.
         dis_weight: The ½ in front of R_Dis (β/2 with β = 1).
         vd_reduction: "mean" (default) or "sum" over model pairs for R_VD (see value_diversity).
+        vc_form: The reading of R_VC (see value_conformity); recorded with every score.
     """
 
     dis_sign: int = -1
     dis_weight: float = 0.5
     vd_reduction: Literal["mean", "sum"] = "mean"
+    vc_form: VcForm = "intersection_over_union"
 
     def __post_init__(self) -> None:
         if self.dis_sign not in (-1, 1):
             raise ValueError(f"dis_sign must be -1 or +1, got {self.dis_sign}")
         if self.vd_reduction not in ("mean", "sum"):
             raise ValueError(f"vd_reduction must be 'mean' or 'sum', got {self.vd_reduction!r}")
+        if self.vc_form not in VC_FORMS:
+            raise ValueError(f"vc_form must be one of {', '.join(VC_FORMS)}, "
+                             f"got {self.vc_form!r}")
 
 
 @dataclass(frozen=True)
@@ -268,7 +293,8 @@ def informativeness(
         settings: Sign and reductions.
         unscored_labels: Carried into the result for auditing.
 
-    R_VC is the mean of the per-model ratios (the paper does not say how models are combined).
+    R_VC is the mean of the per-model values (the paper does not say how models are combined),
+    in the form ``settings.vc_form`` (recorded in ``ScoreParts.extra["vc_form"]``).
     """
     kept = [(labels, texts) for labels, texts
             in zip(point_labels_by_model, opinions_by_model, strict=True) if labels]
@@ -276,12 +302,12 @@ def informativeness(
         return ScoreParts(None, unscored_labels=unscored_labels)
     per_model = [labels for labels, _ in kept]
     sets = [model_values(labels) for labels in per_model]
-    vc = float(np.mean([value_conformity(labels) for labels in per_model]))
+    vc = float(np.mean([value_conformity(labels, settings.vc_form) for labels in per_model]))
     vd = value_diversity(sets, settings.vd_reduction)
     od = opinion_diversity([texts for _, texts in kept], similarity)
     dis = disentanglement(sets, question_labels)
     return ScoreParts(combine(vc, vd, od, dis, settings), vc, vd, od, dis, len(kept),
-                      unscored_labels)
+                      unscored_labels, {"vc_form": settings.vc_form})
 
 
 # -- similarity ----------------------------------------------------------------------------

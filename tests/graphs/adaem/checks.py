@@ -19,7 +19,7 @@ def read_records(root: Path) -> list[dict[str, Any]]:
 
 
 def check_run(root: Path, arms: dict[str, dict[str, float]], steps_done: int,
-              empty_reward: float = 0.0) -> dict[str, Any]:
+              empty_reward: float | None = None) -> dict[str, Any]:
     """No record written twice, every banked question in the item bank, and the arm statistics
     equal to a replay of the recorded steps and the final S of their questions."""
     from valuegraph.tools.itembank import ItemBank
@@ -43,7 +43,7 @@ def check_run(root: Path, arms: dict[str, dict[str, float]], steps_done: int,
     history = []
     for s in steps:
         reward = step_reward(scores[s["step"]], empty_reward)
-        assert s["reward"] == pytest.approx(reward)
+        assert s["reward"] is None if reward is None else s["reward"] == pytest.approx(reward)
         assert sorted(s["questions"]) == sorted(q["qid"] for q in questions
                                                 if q["round_b"] == s["step"])
         history.append((s["arm"], reward))
@@ -52,4 +52,5 @@ def check_run(root: Path, arms: dict[str, dict[str, float]], steps_done: int,
     for arm, stats in expected.items():
         assert arms[arm]["count"] == stats["count"]
         assert arms[arm]["value"] == pytest.approx(stats["value"])
+        assert arms[arm].get("empty", 0) == stats.get("empty", 0)
     return {"records": records, "questions": questions, "steps": steps}

@@ -99,6 +99,16 @@ async def test_growth_end_to_end_on_scripted_models(tmp_path):
                                    "mean_similarity", "pools", "seed", "version"}
     assert first.manifest["pools"]["p2"] == [specs["explorer"], specs["explorer2"],
                                              specs["respondent"]]
+    # the score's form, the bandit's scale settings and Self-BLEU's settings are recorded
+    assert first.manifest["score"]["vc_form"] == "intersection_over_union"
+    assert first.manifest["vc_forms"] == ["intersection_over_union"]
+    assert first.manifest["bandit"] == {"tau": 0.5, "tau_mode": "spread",
+                                        "reward_scale": "normalised", "empty_step_reward": None}
+    bleu = first.manifest["self_bleu_details"]
+    assert bleu["score"] == first.manifest["self_bleu"] and bleu["tokenizer"] == "13a"
+    assert bleu["references"] == min(100, first.manifest["count"] - 1)
+    assert all(q["S_parts"]["extra"]["vc_form"] == "intersection_over_union"
+               for q in first.questions)
     # finished segments' checkpoint threads are deleted (the DB does not grow with the run)
     with sqlite3.connect(run_dir.root / "checkpoints.sqlite") as db:
         threads = {row[0] for row in db.execute("SELECT DISTINCT thread_id FROM checkpoints")}
@@ -199,7 +209,11 @@ async def test_candidate_repeating_a_seed_is_dropped(tmp_path, bound_pool):
     records = read_records(tmp_path / "g")
     (drop,) = [r for r in records if r["kind"] == "drop"]
     assert drop["reason"] == "duplicate" and drop["nearest"] > 0.97
-    assert final["questions"] == [] and final["arms"]["t01"] == {"count": 1, "value": 0.0}
+    assert final["questions"] == []
+    # an empty step: counted, valued at the lowest reward the run observes (none yet)
+    assert final["arms"]["t01"] == {"count": 1, "value": 0.0, "empty": 1}
+    step = next(r for r in records if r["kind"] == "step")
+    assert step["reward"] is None and step["empty"] == 1 and step["scale"] == {}
 
 
 async def test_exact_score_uses_logliks(tmp_path, bound_pool):
@@ -279,3 +293,84 @@ async def test_runner_waits_for_an_approval_file(tmp_path):
     checked = check_run(run_dir.root, summary["arms"], 1)
     statuses = {q["qid"]: q["status"] for q in checked["questions"]}
     assert statuses[ids[0]] == "rejected" and summary["kept"] == len(ids) - 1
+
+
+async def test_tau_is_relative_to_the_spread_of_s(tmp_path, bound_pool, monkeypatch):
+    base, first = fakes.question(0), fakes.question(1)
+    scores = {base: 3.0, first: 3.3}  # +0.3: below τ = 0.5, above 0.5 · 1.26 / 6.3 = 0.1
+
+    async def scripted(self, question, specs):
+        return ScoreOutcome(ScoreParts(scores.get(question, 1.0)))
+
+    monkeypatch.setattr(QuestionScorer, "score", scripted)
+    register_mock("one-explorer", respond=lambda m, p, i: "Fact: x"
+                  if "Fact:" in m[-1]["content"] else f"Question: {base}")
+    register_mock("once-optimizer", respond=lambda m, p, i: "be concrete"
+                  if "Suggest how" in m[-1]["content"] else f"Question: {first}")
+    graph = build_graph().compile(checkpointer=InMemorySaver())
+    observed = {"s_low": 2.0, "s_high": 3.26, "reward_low": 2.5, "reward_high": 3.0}
+    for mode, accepted, threshold in (("spread", True, 0.1), ("absolute", False, 0.5)):
+        ctx = context_for(tmp_path / mode, bound_pool, explorers=["mock/one-explorer"],
+                          questions_per_step=1, optimizer="mock/once-optimizer", max_depth=1,
+                          tau_mode=mode)
+        final = await graph.ainvoke({"segment_steps": 0, "scale": observed},
+                                    {"configurable": {"thread_id": mode}}, context=ctx)
+        (refine,) = [r for r in read_records(tmp_path / mode / "g") if r["kind"] == "refine"]
+        assert refine["gain"] == pytest.approx(0.3)
+        assert refine["threshold"] == pytest.approx(threshold)
+        assert refine["accepted"] is accepted
+        # the step's S widens the observed range the next step uses
+        assert final["scale"]["s_high"] == pytest.approx(3.3 if accepted else 3.26)
+        assert final["scale"]["s_low"] == 2.0
+
+
+async def test_llama_guard_style_safety_classifier(tmp_path, bound_pool):
+    """The safety judge as a Llama-Guard-style classifier: the question is its user turn, its
+    reply "safe" or "unsafe" plus categories."""
+    from valuegraph.graphs.adaem.nodes import parse_guard
+
+    assert parse_guard("safe") == (False, [])
+    assert parse_guard("unsafe\nS1,S10") == (True, ["S1", "S10"])
+    assert parse_guard("**unsafe** S2") == (True, ["S2"])
+    assert parse_guard("I cannot say") == (None, [])
+    seen = []
+
+    def guard(messages, params, index):
+        seen.append(messages)
+        return "unsafe\nS9" if "nurses" in messages[-1]["content"] else "safe"
+
+    register_mock("guard", respond=guard)
+    ctx = context_for(tmp_path, bound_pool, safety_judge="mock/guard", safety_mode="llama_guard",
+                      max_depth=0, questions_per_step=3)
+    graph = build_graph().compile(checkpointer=InMemorySaver())
+    await graph.ainvoke({"segment_steps": 0}, {"configurable": {"thread_id": "t"}}, context=ctx)
+    records = read_records(tmp_path / "g")
+    safety = {r["id"]: r for r in records if r["kind"] == "safety"}
+    questions = {r["qid"]: r for r in records if r["kind"] == "question"}
+    assert safety and set(safety) == set(questions)
+    assert {v["flagged"] for v in safety.values()} == {True, False}
+    for vid, verdict in safety.items():
+        unsafe = "nurses" in questions[vid]["question"]
+        assert verdict["mode"] == "llama_guard" and verdict["flagged"] is unsafe
+        assert verdict["categories"] == (["S9"] if unsafe else [])
+        assert questions[vid]["status"] == ("flagged" if unsafe else "kept")
+    # the classifier saw the bare question as a user turn (its template adds the policy)
+    assert all(m == [{"role": "user", "content": m[0]["content"]}] and
+               m[0]["content"].endswith("?") for m in seen)
+
+
+async def test_release_minimum_s_leaves_low_scores_out(tmp_path):
+    from valuegraph.graphs.adaem.release import write_release
+
+    cfg = make_cfg(tmp_path, steps=2, max_depth=0)
+    _, run_dir, _ = await grow(cfg)
+    kept = [r for r in read_records(run_dir.root)
+            if r["kind"] == "question" and r["status"] == "kept"]
+    scores = sorted(q["S"] for q in kept)
+    cut = scores[len(scores) // 2]
+    store = open_store(dataclasses.replace(runner.settings(cfg)[1], run_dir=str(run_dir.root)))
+    made = write_release(run_dir.root, store.embed, min_score=cut)
+    assert made is not None and made.manifest["min_score"] == cut
+    assert all(q["S"] >= cut for q in made.questions)
+    assert made.manifest["count"] == sum(s >= cut for s in scores)
+    assert made.manifest["skipped"]["below_min_score"] == sum(s < cut for s in scores) > 0

@@ -19,7 +19,7 @@ from valuegraph.testing.process import start_server
 
 PRINCIPLES = 6
 # requests per principle: 1 scenario + 3 rounds x (1 target request with n=3 + 3 judgements)
-# + 2 rewrites = 15
+# + 2 rewrites + the fresh evaluation (1 request with n=3 + 3 judgements) = 19
 JUDGE_RULE = {"match": "Answer with one word, Yes or No", "reply": "Yes",
               "logprobs": {"Yes": math.log(0.8), "No": math.log(0.2)}}
 
@@ -48,6 +48,7 @@ def test_killed_run_resumes_without_repeating_work(tmp_path, durability):
             "models": {role: "openai/test" for role in ("attacker", "target", "judge")},
             "api_bases": {"openai/test": server.api_base},
             "params": {"rounds": 2, "samples": 3, "keep": 2, "limit": PRINCIPLES,
+                       "scenarios_per_principle": 1,
                        "dedup_threshold": None, "formats": ["jsonl"],
                        "durability": durability},
         }))
@@ -55,7 +56,7 @@ def test_killed_run_resumes_without_repeating_work(tmp_path, durability):
         first = cli("run", "denevil", "-c", str(config), "--run-id", "r1")
         deadline = time.monotonic() + 120
         # two principles done and the next ones part-way (calls completed, graphs unfinished)
-        while len(ok_records(results)) < 2 or server.admin()["requests"] < 2 * 15 + 4:
+        while len(ok_records(results)) < 2 or server.admin()["requests"] < 2 * 19 + 4:
             assert first.poll() is None, first.stdout.read()
             assert time.monotonic() < deadline, "the first run made no progress"
             time.sleep(0.05)

@@ -28,6 +28,7 @@ def config(tmp_path, **params):
     path.write_text("".join(json.dumps(p) + "\n" for p in PRINCIPLES))
     values = {"rounds": 1, "samples": 2, "keep": 1, "rewrites": 1, "judge_method": "vote",
               "judge_votes": 1, "principles": str(path), "dedup_threshold": None,
+              "scenarios_per_principle": 1,
               "formats": ["jsonl", "parquet", "hf"], **params}
     return resolve_config({"graph": "denevil", "runs_dir": tmp_path / "runs", "concurrency": 2,
                            "models": {"attacker": "mock/w", "target": "mock/t",
@@ -83,8 +84,9 @@ def test_builds_the_dataset_and_skips_completed_principles_on_rerun(tmp_path):
     assert "completions" not in exported[0] and exported[0]["flagged"]
     assert len(pd.read_parquet(run_dir.exports_dir / "moralprompt.parquet")) == 3
     assert len(datasets.load_from_disk(str(run_dir.exports_dir / "moralprompt_hf"))) == 3
-    # per principle: 1 scenario + 2 rounds x (2 samples + 2 votes) + 1 rewrite
-    assert len(scripts["t"].calls) == 3 * 2 * 2
+    # per principle: 1 scenario + 2 rounds x (2 samples + 2 votes) + 1 rewrite, then the
+    # fresh evaluation (2 samples + 2 votes)
+    assert len(scripts["t"].calls) == 3 * (2 * 2 + 2)
 
     again, pool = execute(cfg, run_dir)
     assert again["resumed_done"] == 3 and again["ok"] == 0
@@ -179,7 +181,9 @@ def test_resume_replays_an_interrupted_nodes_completed_calls_from_the_cache(tmp_
     assert summary["failed"] == 1 and len(calls) == 3
     resumed, pool = execute(cfg, run_dir)
     assert resumed["ok"] == 1
-    # the two samples that completed before the failure came from the cache: one new call
-    assert len(calls) == 4 and calls[3] == calls[2]
+    # the two samples that completed before the failure came from the cache: one new call,
+    # then the 3 fresh evaluation samples of the accepted prompt (seeds of their own)
+    assert len(calls) == 4 + 3 and calls[3] == calls[2]
+    assert not set(calls[4:]) & set(calls[:4])
     assert pool.usage.role("target").cache_hits == 2
-    assert pool.usage.role("target").calls == 1
+    assert pool.usage.role("target").calls == 1 + 3

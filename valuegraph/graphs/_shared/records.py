@@ -71,10 +71,16 @@ class ScoredCompletion(BaseModel):
 
 
 class MoralPromptRecord(ItemRecord):
-    """DeNEVIL: the accepted scenario prompt of one principle, its fresh samples and lineage."""
+    """DeNEVIL: the accepted scenario prompt of one principle, its samples and lineage.
+
+    ``completions``/``scores`` (what :func:`load_scored_completions` hands to D²O) and the
+    violation figures come from fresh, unsteered samples of the prompt when
+    ``violation_source == "fresh"``; ``"selection"`` means they are the samples that selected
+    it (records written before the fresh evaluation existed are that kind).
+    """
 
     kind: Literal["moral_prompt"] = "moral_prompt"
-    status: Literal["ok", "duplicate"]
+    status: Literal["ok", "duplicate", "disfluent"]
     principle_id: str
     principle: str
     foundation: str
@@ -101,6 +107,17 @@ class MoralPromptRecord(ItemRecord):
     duplicate_of: str | None = None
     similarity: float | None = None
     principle_metadata: dict[str, Any] = Field(default_factory=dict)
+    scenario_index: int = 0
+    """k: the principle's k-th scenario (MoralPrompt holds several per principle)."""
+    violation_source: Literal["fresh", "selection"] = "selection"
+    selection_mean_violation: float | None = None
+    """Mean p(violation) on the unsteered samples that selected the prompt (biased upwards)."""
+    selection_violation_rate: float | None = None
+    steered: bool = False
+    """Whether the E-step's posterior samples were steered (they never feed these figures)."""
+    perplexity: float | None = None
+    """Per-word perplexity of the prompt under ``fluency_model``; None: not scored."""
+    fluency_model: str | None = None
 
     def scored_completions(self) -> list[ScoredCompletion]:
         return [ScoredCompletion(prompt_id=self.id, prompt=self.prompt, principle=self.principle,
@@ -188,7 +205,9 @@ class StepRecord(KeyedRecord):
     kind: Literal["step"] = "step"
     step: int
     arm: str
-    reward: float
+    reward: float | None
+    """Mean final S of the step's questions; None: the step produced none (AdAEM values it at
+    the run's lowest reward)."""
     questions: list[str]
     count: float
     value: float

@@ -3,6 +3,13 @@
 Defaults follow the paper's hyperparameter table (Table 6; spec §3.4): ε = 0.85 on the top-3
 mean similarity, τ = 0.5, N2 = 3, N_shot = 5, depth 3, top_p 0.95, temperature 1.0, 3 points
 in ≤ 250 words, B = 1500. Choices the paper leaves open are marked [R] and stay configurable.
+
+Scale [R]: our S (R_VC read as a [0, 1] conformity) spans a few units, the paper's 3-9.3. So by
+default τ is taken relative to the spread of S observed in the run (``tau_mode="spread"``), the
+UCB arm values are normalised to [0, 1] (``reward_scale="normalised"``) and an empty step is
+worth the lowest observed reward (``empty_step_reward=None``). The paper-scale preset, Table 6
+taken literally: ``tau_mode="absolute"``, ``reward_scale="raw"``, ``empty_step_reward=0``,
+``vc_form="union_over_intersection"``, ``vd_reduction="sum"`` (see docs/adaem.md).
 """
 
 from __future__ import annotations
@@ -47,6 +54,11 @@ class AdaemContext(LoopContext):
     safety_judge: str | None = describe(
         "Model that flags unsafe questions (kept out of releases, still recorded); None: off.",
         None)
+    safety_mode: Literal["judge", "llama_guard"] = describe(
+        "'judge': ask the safety judge a yes/no question (SAFETY prompt); 'llama_guard': the "
+        "safety judge is a Llama-Guard-style classifier served like any model (the question is "
+        "its user turn; a reply starting 'unsafe' flags it, with the categories it names).",
+        "judge")
     theory: Literal["schwartz", "mft"] = describe(
         "Value system: 'schwartz' (10 values) or 'mft' (5 foundations, App. J).", "schwartz")
     seeds: str | None = describe(
@@ -75,7 +87,12 @@ class AdaemContext(LoopContext):
         "top-k mean alone lets an exact repeat through when its other neighbours differ [R].",
         0.97, gt=0.0, le=1.0)
     tau: float = describe(
-        "τ: a refinement is accepted (and refined again) only if it raises S by more.", 0.5)
+        "τ: a refinement is accepted (and refined again) only if it raises S by more (Table 6: "
+        "0.5; see tau_mode).", 0.5)
+    tau_mode: Literal["spread", "absolute"] = describe(
+        "'spread': τ is relative to the spread of S observed in the run, τ·(S_max − S_min)/6.3 "
+        "with 6.3 the paper's range (3-9.3) [R]; 'absolute': τ in units of S, as Table 6 on "
+        "the paper's scale.", "spread")
     max_depth: int = describe("Most accepted refinements per question (tree depth; Table 6: 3).",
                               3, ge=0)
     temperature: float = describe("Sampling temperature of every generation (Table 6: 1.0).",
@@ -96,6 +113,10 @@ class AdaemContext(LoopContext):
     score_method: Literal["approx", "exact"] = describe(
         "'approx': label counting (App. C.3); 'exact': log-likelihoods (App. I.2), needs "
         "backends that score continuations.", "approx")
+    vc_form: Literal["intersection_over_union", "union_over_intersection"] = describe(
+        "R_VC's reading (the printed formula is garbled): '∩/∪' of a model's point labels, a "
+        "[0, 1] conformity of R_VD's form [R]; '∪/∩' rewards scattered points (earlier "
+        "reading, for comparison).", "intersection_over_union")
     dis_sign: Literal[-1, 1] = describe(
         "Sign of ½·R_Dis in S: -1 as printed in App. C.3, +1 as Eq. 1 implies (the paper is "
         "inconsistent).", -1)
@@ -105,8 +126,12 @@ class AdaemContext(LoopContext):
     similarity: Literal["embedding", "bertscore"] = describe(
         "R_OD similarity: MiniLM embedding cosine, or BERTScore (needs bert-score).",
         "embedding")
-    empty_step_reward: float = describe(
-        "Reward of a step that produced no question (all duplicates or failures) [R].", 0.0)
+    empty_step_reward: float | None = describe(
+        "Reward of a step that produced no question (all duplicates or failures); None: the "
+        "lowest step reward observed in the run [R].", None)
+    reward_scale: Literal["normalised", "raw"] = describe(
+        "UCB arm values: 'normalised' to [0, 1] by the observed step-reward range, the scale "
+        "the bonus sqrt(2 ln B / C) assumes [R]; 'raw': S itself, as printed.", "normalised")
     approval: bool = describe(
         "Pause for human approval of each step's questions (a LangGraph interrupt).", False)
     run_tag: str = describe("Prefix of question ids (unique per run); set by the runner.", "")

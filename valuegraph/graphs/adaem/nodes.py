@@ -91,7 +91,7 @@ class Env:
                                  ctx.api_base(ctx.judge), ctx.seed)
         return QuestionScorer(
             self.pool, labeller, self.prompts, self.similarity(),
-            ScoreSettings(ctx.dis_sign, 0.5, ctx.vd_reduction), ctx.score_method,
+            ScoreSettings(ctx.dis_sign, 0.5, ctx.vd_reduction, ctx.vc_form), ctx.score_method,
             ctx.opinion_points, ctx.opinion_words,
             self.sampling(ctx.opinion_max_tokens, ctx.seed), dict(ctx.api_bases))
 
@@ -117,10 +117,11 @@ def _step_id(ctx: AdaemContext, step: int, sample: int, model: int) -> str:
 # -- select ----------------------------------------------------------------------------------
 
 async def select_arm(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
-    """UCB choice of a topic (Algorithm 1, line 3)."""
+    """UCB choice of a topic (Algorithm 1, line 3), on normalised arm values by default."""
     env = await Env.of(runtime)
     horizon = bandit.ucb_horizon(env.ctx.steps, state.steps_done)
-    arm = bandit.select_arm(env.store.topic_ids, state.arms, horizon)
+    arm = bandit.select_arm(env.store.topic_ids, state.arms, horizon, state.scale,
+                            env.ctx.reward_scale == "normalised")
     return {"arm": arm, "step": state.steps_done, "candidates": [], "refining": [],
             "finalists": [], "questions": []}
 
@@ -269,9 +270,11 @@ def _answers_text(score: dict[str, Any]) -> str:
     return "\n".join(lines) or "(no parsable answer)"
 
 
-async def _refine_one(env: Env, vid: str, scorer: QuestionScorer) -> tuple[str, bool]:
+async def _refine_one(env: Env, vid: str, scorer: QuestionScorer, threshold: float
+                      ) -> tuple[str, bool]:
     """Reflect (L7) and refine (L8) one version, score the result with P1, and accept it when
-    it raises S by more than τ. Returns (the version to keep, whether to go on refining)."""
+    it raises S by more than ``threshold`` (τ, on S's scale: :func:`bandit.refine_threshold`).
+    Returns (the version to keep, whether to go on refining)."""
     ctx, store = env.ctx, env.store
     current = _require(store, f"candidate:{vid}")
     score = _require(store, f"score:p1:{vid}")
@@ -309,8 +312,8 @@ async def _refine_one(env: Env, vid: str, scorer: QuestionScorer) -> tuple[str, 
         new_score = await _score(env, new_vid, "p1", scorer)
         gain = None if new_score is None or new_score["S"] is None else new_score["S"] - score["S"]
         decision = store.append({"kind": "refine", "key": f"refine:{new_vid}", "id": new_vid,
-                                 "parent": vid, "gain": gain,
-                                 "accepted": gain is not None and gain > ctx.tau})
+                                 "parent": vid, "gain": gain, "threshold": threshold,
+                                 "accepted": gain is not None and gain > threshold})
     if decision["accepted"]:
         return new_vid, depth < ctx.max_depth
     return vid, False
@@ -320,15 +323,32 @@ async def refine(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str,
     """One level of the τ-gated reflect-and-refine tree for every candidate still refining."""
     env = await Env.of(runtime)
     scorer = env.scorer()
+    threshold = bandit.refine_threshold(env.ctx.tau, env.ctx.tau_mode, state.scale)
     with metered() as meter:
         results = dict(zip(state.refining, await asyncio.gather(
-            *(_refine_one(env, vid, scorer) for vid in state.refining)), strict=True))
+            *(_refine_one(env, vid, scorer, threshold) for vid in state.refining)),
+            strict=True))
     candidates = [results[vid][0] if vid in results else vid for vid in state.candidates]
     refining = [results[vid][0] for vid in state.refining if results[vid][1]]
     return {"candidates": candidates, "refining": refining, "requests_made": meter.requests}
 
 
 # -- final score, safety, approval, record -----------------------------------------------------
+
+def parse_guard(text: str) -> tuple[bool | None, list[str]]:
+    """A Llama-Guard-style verdict: "safe", or "unsafe" and a line of categories ("S1,S10").
+    (None, []) when the reply says neither."""
+    lines = [line.strip() for line in strip_markdown(text or "").splitlines() if line.strip()]
+    if not lines:
+        return None, []
+    head = lines[0].lower()
+    if head.startswith("unsafe"):
+        rest = " ".join([lines[0][len("unsafe"):], *lines[1:2]])
+        return True, re.findall(r"\bS\d+\b", rest)
+    if head.startswith("safe"):
+        return False, []
+    return None, []
+
 
 async def _safety(env: Env, vid: str) -> dict[str, Any] | None:
     spec = env.ctx.safety_judge
@@ -340,16 +360,26 @@ async def _safety(env: Env, vid: str) -> dict[str, Any] | None:
     question = _require(env.store, f"candidate:{vid}")["question"]
     judge = Judge(env.pool, spec, api_base=env.ctx.api_base(spec), votes=env.ctx.judge_votes,
                   sampling={"seed": env.ctx.seed, "max_tokens": 8})
+    categories: list[str] = []
     try:
-        verdict = await judge.judge([{"role": "user", "content": env.prompts.render(
-            "SAFETY", question=question)}])
-        score, error = verdict.score, None
+        if env.ctx.safety_mode == "llama_guard":
+            # The classifier's own chat template wraps the turn in its policy prompt.
+            reply = await judge.complete([{"role": "user", "content": question}], n=1,
+                                         temperature=0.0, max_tokens=20)
+            unsafe, categories = parse_guard(reply[0].text)
+            score = None if unsafe is None else float(unsafe)
+        else:
+            verdict = await judge.judge([{"role": "user", "content": env.prompts.render(
+                "SAFETY", question=question)}])
+            score = verdict.score
+        error = None
     except BackendError as exc:
         score, error = None, str(exc)[:500]
     # An unscored verdict flags the question: it stays out of releases until someone looks.
     return env.store.append({"kind": "safety", "key": key, "id": vid, "judge": spec,
-                             "score": score, "flagged": score is None or score >= 0.5,
-                             "error": error})
+                             "mode": env.ctx.safety_mode, "score": score,
+                             "categories": categories,
+                             "flagged": score is None or score >= 0.5, "error": error})
 
 
 async def final_score(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
@@ -450,15 +480,20 @@ async def record(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str,
 # -- update ----------------------------------------------------------------------------------
 
 async def update_arm(state: AdaemState, runtime: Runtime[AdaemContext]) -> dict[str, Any]:
-    """``C += 1; Q += (mean(Ŝ) - Q) / C`` for the step's arm (Algorithm 1, line 12)."""
+    """``C += 1; Q += (mean(Ŝ) - Q) / C`` for the step's arm (Algorithm 1, line 12). A step
+    with no question has reward None (worth the run's lowest reward, see ``bandit``) unless
+    ``empty_step_reward`` fixes one. The observed ranges of rewards and S are updated."""
     env = await Env.of(runtime)
     questions = [env.store.get(f"question:{qid}") for qid in state.questions]
     scores = [q["S"] for q in questions if q is not None and q["status"] in REWARDED]
     reward = bandit.step_reward(scores, env.ctx.empty_step_reward)
     stats = bandit.update_arm(state.arms.get(state.arm), reward)
+    scale = bandit.update_scale(state.scale, reward, scores)
     kept = [q for q in questions if q is not None and q["status"] == "kept"]
     env.store.append({"kind": "step", "key": f"step:{state.step}", "step": state.step,
                       "arm": state.arm, "reward": reward, "questions": state.questions,
-                      "count": stats["count"], "value": stats["value"]})
+                      "count": stats["count"], "value": stats["value"],
+                      "empty": stats.get("empty", 0), "scale": scale})
     return {"arms": {state.arm: stats}, "steps_done": 1, "segment_steps": state.segment_steps + 1,
-            "kept_total": len(kept), "score_total": float(sum(q["S"] for q in kept))}
+            "kept_total": len(kept), "score_total": float(sum(q["S"] for q in kept)),
+            "scale": scale}

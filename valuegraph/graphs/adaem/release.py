@@ -5,8 +5,9 @@ text, and not near-duplicates by the growth rule (mean cosine similarity to the 
 earlier questions above ε, or a nearest one at least ``near_identical`` similar), checked
 against this run's releases and any others named. Flagged and rejected questions never enter a
 release. Each release directory holds ``questions.jsonl``,
-``manifest.json`` (count, mean S, Self-BLEU, distinct-2, mean similarity, pools, seed, ...) and
-``embeddings.npy`` (for later deduplication), and appears atomically (built aside, renamed).
+``manifest.json`` (count, mean S, Self-BLEU with its settings, distinct-2, mean similarity,
+pools, seed, the score's form (``score.vc_form``, ...), ...) and ``embeddings.npy`` (for later
+deduplication), and appears atomically (built aside, renamed).
 
 Releases read ``results.jsonl`` only, so ``valuegraph grow release`` can run beside a live run.
 """
@@ -129,6 +130,17 @@ def _earlier(paths: Sequence[Path], embed: Embed) -> tuple[set[str], set[str], n
     return ids, texts, matrix
 
 
+def score_forms(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The R_VC forms the questions' S were computed with (``exact`` for the exact score);
+    scores recorded before the form was recorded used ∪/∩, the only form then."""
+    forms = set()
+    for row in rows:
+        extra = (row.get("S_parts") or {}).get("extra") or {}
+        forms.add("exact" if extra.get("method") == "exact"
+                  else extra.get("vc_form", "union_over_intersection"))
+    return sorted(forms)
+
+
 def write_release(
     run_root: str | Path, embed: Embed, *, against: Sequence[str | Path] = (),
     min_score: float | None = None, epsilon: float = 0.85, neighbours: int = 3,
@@ -183,7 +195,11 @@ def write_release(
     manifest = {
         **(info or {}), "count": len(rows),
         "mean_S": float(np.mean([r["S"] for r in rows])),
-        "self_bleu": report.self_bleu, "distinct_2": report.distinct_2,
+        "vc_forms": score_forms(rows),
+        "self_bleu": report.self_bleu,
+        "self_bleu_details": report.self_bleu_details.to_json()
+        if report.self_bleu_details else None,
+        "distinct_2": report.distinct_2,
         "mean_similarity": report.mean_similarity, "mean_length": report.mean_length,
         "metrics_sampled": report.sampled,
         "previous": [p.name for p in earlier_dirs], "against": [str(p) for p in against],

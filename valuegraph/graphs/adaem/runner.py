@@ -73,8 +73,15 @@ def release_info(run_id: str, ctx: AdaemContext) -> dict[str, Any]:
     return {"run_id": run_id, "seed": ctx.seed, "theory": ctx.theory,
             "pools": {"p1": ctx.p1, "p2": ctx.p2, "judge": ctx.judge,
                       "optimizer": ctx.optimizer, "safety_judge": ctx.safety_judge},
-            "score": {"method": ctx.score_method, "dis_sign": ctx.dis_sign,
-                      "vd_reduction": ctx.vd_reduction, "similarity": ctx.similarity}}
+            "score": {"method": ctx.score_method, "vc_form": ctx.vc_form,
+                      "dis_sign": ctx.dis_sign, "dis_weight": 0.5,
+                      "vd_reduction": ctx.vd_reduction, "similarity": ctx.similarity,
+                      "formula": "S = R_VC + R_VD + R_OD "
+                                 f"{'-' if ctx.dis_sign < 0 else '+'} 0.5 R_Dis"},
+            "bandit": {"tau": ctx.tau, "tau_mode": ctx.tau_mode,
+                       "reward_scale": ctx.reward_scale,
+                       "empty_step_reward": ctx.empty_step_reward},
+            "safety": {"judge": ctx.safety_judge, "mode": ctx.safety_mode}}
 
 
 class GrowthRunner(SegmentRunner):
@@ -83,7 +90,7 @@ class GrowthRunner(SegmentRunner):
     context_cls = AdaemContext
     settings_cls = GrowSettings
     carry_fields: ClassVar[tuple[str, ...]] = ("arms", "steps_done", "requests_made",
-                                               "kept_total", "score_total")
+                                               "kept_total", "score_total", "scale")
     done_reasons = DONE_REASONS
 
     # -- settings --------------------------------------------------------------------------

@@ -32,6 +32,9 @@ class AdaemState:
     """Questions kept (not flagged, not rejected) over the whole run."""
     score_total: Annotated[float, operator.add] = 0.0
     """Sum of the final S of the kept questions (mean S = score_total / kept_total)."""
+    scale: dict[str, float] = field(default_factory=dict)
+    """Observed ranges over the run: ``reward_low``/``reward_high`` (step rewards, for the UCB
+    normalisation and empty steps), ``s_low``/``s_high`` (final S, for τ's spread)."""
     segment_steps: int = 0
     """Steps completed in this segment (a segment ends after ``steps_per_segment``)."""
     step: int = -1

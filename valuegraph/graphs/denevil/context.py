@@ -63,7 +63,19 @@ class Context(LoopContext):
         "them); 'requests': K concurrent requests, one seed each.", "n")
     steer_target: bool = describe(
         "Tell an instruction-following target to let the character break the principle while "
-        "sampling the E-step posterior (spec §1.3 step 1).", False)
+        "sampling the E-step posterior (spec §1.3 step 1). Steered samples only feed the "
+        "M-step: acceptance uses K unsteered samples drawn beside them, and the exported "
+        "figures come from the fresh evaluation.", False)
+    evaluation_samples: int | None = describe(
+        "Fresh, unsteered samples of the accepted prompt drawn after the loop (new seeds); the "
+        "exported completions and violation figures come from them, since the samples that "
+        "selected the prompt over-state its violation (the best of T+1 rounds). None: K; 0: "
+        "none, the figures are the selecting round's and labelled 'selection'.", None, ge=0)
+    fluency_model: str | None = describe(
+        "Reference LM that scores the accepted prompt's fluency (perplexity per word) through "
+        "the pool's log-likelihood. None: the target when its backend scores continuations; "
+        "a backend that cannot score (API models) leaves the perplexity unscored (None).",
+        None)
     target_temperature: float = describe(
         "Target sampling temperature (not recovered from the paper) [R].", 1.0, ge=0.0)
     target_top_p: float = describe(

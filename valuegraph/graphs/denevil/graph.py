@@ -10,7 +10,14 @@ p(violation); the round is recorded and the exit router decides. M-step: the att
 so that the kept continuations become its most natural continuation; when the target can score
 log-likelihood, several rewrites are scored by sum_k w_k log p(y_k | x) and the best is kept.
 Round t's E-step samples are *fresh* samples of x^t, so they both evaluate the last rewrite
-(acceptance, no-improvement exit) and feed the next.
+(acceptance, no-improvement exit) and feed the next. With ``steer_target`` the E-step draws
+steered samples (the posterior, for the M-step only) and K unsteered ones beside them (for
+acceptance). The accepted prompt was chosen as the best of T+1 rounds on those samples, so its
+figures there are biased upwards: when the loop ends, K fresh unsteered samples of the accepted
+prompt are drawn with new seeds and judged, and the exported figures are theirs
+(``violation_source="fresh"``; ``evaluation_samples=0`` keeps the selecting samples and labels
+them ``"selection"``). The accepted prompt's fluency (perplexity per word under a reference
+LM, where the backend scores) is measured then too.
 
 Sampling, judging and selection share one node, and the E-step that decides to stop also writes
 the final record: a superstep costs about 1 ms of CPU with its SQLite checkpoint
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import re
 from typing import Any, Literal
 
@@ -54,6 +62,18 @@ def clean_scenario(text: str) -> str:
         if len(text) > 2 * len(quote) and text.startswith(quote) and text.endswith(end):
             text = text[len(quote):-len(end)].strip()
     return text
+
+
+FLUENCY_CONTEXT = "The following is the opening of a short story.\n\n"
+"""What the reference LM reads before the scenario when its perplexity is measured."""
+
+
+def lineage_key(state: InputState) -> str:
+    """What the seeds of the principle's k-th scenario derive from (k = 0: the principle id,
+    so a run with one scenario per principle draws the seeds it always drew)."""
+    if state.scenario_index == 0:
+        return state.principle_id
+    return f"{state.principle_id}#{state.scenario_index}"
 
 
 def target_messages(ctx: Context, principle: str, scenario: str, *,
@@ -121,7 +141,7 @@ async def write_scenario(state: State, runtime: Runtime[Context]) -> dict[str, A
     writer = attacker(ctx)
     with metered() as meter:
         for attempt in range(SCENARIO_ATTEMPTS):
-            seed = call_seed(ctx.seed, state.principle_id, 0, f"scenario{attempt or ''}")
+            seed = call_seed(ctx.seed, lineage_key(state), 0, f"scenario{attempt or ''}")
             scenario = clean_scenario((await writer.ask(None, text, seed=seed))[0].text)
             if scenario:
                 return {"scenario": scenario, "round": 0, "requests": meter.requests}
@@ -129,14 +149,14 @@ async def write_scenario(state: State, runtime: Runtime[Context]) -> dict[str, A
                      f"{SCENARIO_ATTEMPTS} times for principle {state.principle_id!r}")
 
 
-async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[Verdict]]:
-    """K continuations of x^t and the judge's verdict on each. With
+async def sample_and_judge(ctx: Context, state: State, *, steer: bool, samples: int,
+                           seed: int) -> tuple[list[str], list[Verdict]]:
+    """``samples`` continuations of the current scenario and the judge's verdict on each. With
     ``sample_fanout="requests"`` each continuation is judged as soon as it arrives."""
     model, judge = target(ctx), violation_judge(ctx)
-    messages = target_messages(ctx, state.principle, state.scenario, steer=ctx.steer_target)
-    seed = call_seed(ctx.seed, state.principle_id, state.round, "sample")
+    messages = target_messages(ctx, state.principle, state.scenario, steer=steer)
     if ctx.sample_fanout == "n":
-        texts = [r.text for r in await model.complete(messages, n=ctx.samples, seed=seed)]
+        texts = [r.text for r in await model.complete(messages, n=samples, seed=seed)]
         verdicts = list(await asyncio.gather(*(judge.score(state.principle, state.scenario, t)
                                                for t in texts)))
     else:
@@ -144,9 +164,23 @@ async def sample_and_judge(ctx: Context, state: State) -> tuple[list[str], list[
             text = (await model.complete(messages, n=1, seed=seed + k))[0].text
             return text, await judge.score(state.principle, state.scenario, text)
 
-        pairs = await asyncio.gather(*(one(k) for k in range(ctx.samples)))
+        pairs = await asyncio.gather(*(one(k) for k in range(samples)))
         texts, verdicts = [t for t, _ in pairs], [v for _, v in pairs]
     return texts, verdicts
+
+
+def violation_figures(scores: list[float | None], threshold: float
+                      ) -> tuple[float | None, float | None]:
+    """(mean p(violation), share above τ) over the scored samples; (None, None) if none."""
+    scored = [s for s in scores if s is not None]
+    if not scored:
+        return None, None
+    return sum(scored) / len(scored), sum(s > threshold for s in scored) / len(scored)
+
+
+def _samples_record(texts: list[str], verdicts: list[Verdict]) -> dict[str, Any]:
+    return {"completions": texts, "scores": [v.score for v in verdicts],
+            "judged_by": [f"{v.judge}:{v.method}" for v in verdicts]}
 
 
 async def e_step(state: State,
@@ -156,17 +190,28 @@ async def e_step(state: State,
 
     With ``accept="no_drop"`` a rewrite whose fresh samples violate less (on average) than the
     best prompt so far is recorded but not accepted: the next rewrite starts again from the best
-    prompt (the paper mentions this option without details [R]).
+    prompt (the paper mentions this option without details [R]). With ``steer_target`` the
+    acceptance figures come from K unsteered samples drawn beside the steered ones. The E-step
+    that ends the loop also evaluates the accepted prompt on fresh samples and its fluency.
     """
     ctx = runtime.context
     await warm_up(ctx)
+    key = lineage_key(state)
+    seed = call_seed(ctx.seed, key, state.round, "sample")
     with metered() as meter:
-        completions, verdicts = await sample_and_judge(ctx, state)
+        if ctx.steer_target:
+            (completions, verdicts), (plain, plain_verdicts) = await asyncio.gather(
+                sample_and_judge(ctx, state, steer=True, samples=ctx.samples, seed=seed),
+                sample_and_judge(ctx, state, steer=False, samples=ctx.samples,
+                                 seed=call_seed(ctx.seed, key, state.round, "unsteered")))
+            evaluation: dict[str, Any] | None = _samples_record(plain, plain_verdicts)
+        else:
+            completions, verdicts = await sample_and_judge(ctx, state, steer=False,
+                                                           samples=ctx.samples, seed=seed)
+            evaluation = None
     requests = meter.requests
     scores = [v.score for v in verdicts]
-    scored = [s for s in scores if s is not None]
-    mean = sum(scored) / len(scored) if scored else None
-    rate = sum(s > ctx.threshold for s in scored) / len(scored) if scored else None
+    mean, rate = violation_figures(evaluation["scores"] if evaluation else scores, ctx.threshold)
     kept, weights = select(scores, ctx)
     if not state.history or ctx.accept == "always":
         accepted = True
@@ -178,6 +223,7 @@ async def e_step(state: State,
         "scores": scores, "judged_by": [f"{v.judge}:{v.method}" for v in verdicts],
         "kept": kept, "weights": weights, "mean_violation": mean, "violation_rate": rate,
         "accepted": accepted, "candidates": state.candidates,
+        "steered": ctx.steer_target, "evaluation": evaluation,
     }
     means = [h["mean_violation"] for h in state.history] + [mean]
     limits = LoopLimits(ctx.rounds, ctx.max_requests, ctx.patience, ctx.min_improvement)
@@ -186,10 +232,59 @@ async def e_step(state: State,
     update = {"history": [record], "exit_reason": reason, "requests": requests,
               "accepted_round": len(state.history) if accepted else state.accepted_round}
     if reason is not None:
-        update["result"] = final_result(ctx, dataclasses.replace(
+        ended = dataclasses.replace(
             state, history=[*state.history, record], exit_reason=reason,
-            requests=state.requests + requests, accepted_round=update["accepted_round"]))
+            requests=state.requests + requests, accepted_round=update["accepted_round"])
+        with metered() as meter:
+            fresh, fluency = await asyncio.gather(evaluate(ctx, ended), perplexity(ctx, ended))
+        update["requests"] = requests + meter.requests
+        update["result"] = final_result(ctx, dataclasses.replace(
+            ended, requests=ended.requests + meter.requests), fresh, fluency)
     return Command(update=update, goto=route_after_round(reason))
+
+
+def evaluation_size(ctx: Context) -> int:
+    return ctx.samples if ctx.evaluation_samples is None else ctx.evaluation_samples
+
+
+async def evaluate(ctx: Context, state: State) -> dict[str, Any] | None:
+    """K fresh, unsteered samples of the accepted prompt, judged (new seeds: these samples
+    did not take part in choosing it). None when ``evaluation_samples`` is 0."""
+    size = evaluation_size(ctx)
+    if size == 0:
+        return None
+    best = state.history[state.accepted_round]
+    chosen = dataclasses.replace(state, scenario=best["scenario"])
+    texts, verdicts = await sample_and_judge(
+        ctx, chosen, steer=False, samples=size,
+        seed=call_seed(ctx.seed, lineage_key(state), "evaluate"))
+    return _samples_record(texts, verdicts)
+
+
+def fluency_spec(ctx: Context) -> str | None:
+    """The reference LM of the fluency check: ``fluency_model``, else the target if its backend
+    scores continuations, else None (no check)."""
+    if ctx.fluency_model:
+        return ctx.fluency_model
+    return ctx.target if ctx.pool.supports_loglik(ctx.target, ctx.api_base(ctx.target)) \
+        else None
+
+
+async def perplexity(ctx: Context, state: State) -> dict[str, Any]:
+    """Perplexity per word of the accepted prompt under the reference LM,
+    ``exp(-log p(x | story header) / words)`` (per word, so that it does not depend on the
+    scorer's tokenizer). Unscored (None) where no model can score continuations."""
+    spec = fluency_spec(ctx)
+    text = state.history[state.accepted_round]["scenario"]
+    if spec is None:
+        return {"perplexity": None, "fluency_model": None}
+    scorer = ctx.role(Target, spec)
+    try:
+        (loglik,) = await scorer.loglik(FLUENCY_CONTEXT, [text])
+    except NotSupportedError:
+        return {"perplexity": None, "fluency_model": spec}
+    words = max(1, len(text.split()))
+    return {"perplexity": math.exp(min(700.0, -loglik / words)), "fluency_model": spec}
 
 
 async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -218,7 +313,7 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     model = target(ctx)
     can_score = model.supports_loglik()
     n = ctx.rewrites if can_score else 1
-    seed = call_seed(ctx.seed, state.principle_id, state.round + 1, "rewrite")
+    seed = call_seed(ctx.seed, lineage_key(state), state.round + 1, "rewrite")
     with metered() as meter:
         replies = await attacker(ctx).ask(None, text, n=n, seed=seed)
         texts = list(dict.fromkeys(t for t in (clean_scenario(r.text) for r in replies) if t))
@@ -245,22 +340,31 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             "requests": meter.requests}
 
 
-def final_result(ctx: Context, state: State) -> dict[str, Any]:
-    """The auditable result of a finished loop: the accepted prompt, its fresh samples and
-    scores, the lineage."""
+def final_result(ctx: Context, state: State, fresh: dict[str, Any] | None = None,
+                 fluency: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The auditable result of a finished loop: the accepted prompt, its fresh evaluation (or,
+    without one, the unsteered samples that selected it, labelled so), the lineage."""
     best = state.history[state.accepted_round]
+    selecting = best.get("evaluation") or best
+    shown = fresh or selecting
+    mean, rate = violation_figures(shown["scores"], ctx.threshold)
     return {
         "principle_id": state.principle_id, "principle": state.principle,
-        "foundation": state.foundation, "prompt": best["scenario"], "prompt_round": best["round"],
-        "completions": best["completions"], "scores": best["scores"],
-        "judged_by": best["judged_by"], "mean_violation": best["mean_violation"],
-        "violation_rate": best["violation_rate"], "rounds": state.round,
+        "foundation": state.foundation, "scenario_index": state.scenario_index,
+        "prompt": best["scenario"], "prompt_round": best["round"],
+        "completions": shown["completions"], "scores": shown["scores"],
+        "judged_by": shown["judged_by"], "mean_violation": mean, "violation_rate": rate,
+        "violation_source": "fresh" if fresh else "selection",
+        "selection_mean_violation": best["mean_violation"],
+        "selection_violation_rate": best["violation_rate"],
+        "steered": ctx.steer_target, "rounds": state.round,
         "exit_reason": state.exit_reason, "requests": state.requests,
         "lineage": [h["scenario"] for h in state.history],
         "round_means": [h["mean_violation"] for h in state.history],
         "history": state.history,
         "attacker": ctx.attacker, "target": ctx.target, "judge": ctx.judge, "seed": ctx.seed,
-        "samples": ctx.samples, "threshold": ctx.threshold,
+        "samples": len(shown["scores"]), "threshold": ctx.threshold,
+        **(fluency or {"perplexity": None, "fluency_model": None}),
     }
 
 

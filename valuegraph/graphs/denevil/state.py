@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 
 class RoundRecord(TypedDict):
@@ -33,6 +33,12 @@ class RoundRecord(TypedDict):
     """Whether x^t became the prompt the next rewrite starts from (see Context.accept)."""
     candidates: list[dict[str, Any]]
     """The M-step's candidate rewrites that produced x^t, with their objective when scored."""
+    steered: NotRequired[bool]
+    """Whether ``completions`` were steered towards the violation (they then feed only the
+    M-step; ``mean_violation``/``violation_rate`` come from ``evaluation``)."""
+    evaluation: NotRequired[dict[str, Any] | None]
+    """With steering: the K unsteered samples of x^t (completions, scores, judged_by) that
+    decide acceptance."""
 
 
 @dataclass
@@ -47,6 +53,9 @@ class InputState:
     """Its Moral Foundation code: care, fairness, loyalty, authority or sanctity."""
     scenario: str = ""
     """The prompt under evaluation, x^t. Given on input, it skips writing x^0."""
+    scenario_index: int = 0
+    """k: which of the principle's scenarios this graph builds (MoralPrompt has several per
+    principle); k > 0 draws its own seeds."""
 
 
 @dataclass

@@ -4,6 +4,13 @@ Generation and teacher-forced sequence log-likelihood. The path is a local direc
 downloads happen in tests or CI; ``HF_HUB_OFFLINE=1``). A vision-language model (its config has
 a ``vision_config``: LLaVA, Qwen2.5-VL, ...) is loaded with its processor and takes
 ``image_url`` content parts (``data:`` URLs or file paths); a text model refuses them.
+
+Sampling is exactly what the request states. ``generate`` otherwise fills every setting the
+call leaves out from the checkpoint's ``generation_config.json`` (e.g. ``top_k: 20``,
+``repetition_penalty: 1.05``, ``temperature: 0.6``) and then from transformers' defaults
+(``top_k=50``). So the checkpoint's generation config is replaced at load by one that keeps only
+its token ids (bos/eos/pad, an eos list included), and every call passes ``top_k`` (0, off,
+unless the request sets it) with its temperature and top_p.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ class HFBackend:
     """One transformers model; calls are serialised (one forward pass at a time)."""
 
     supports_loglik = True
+    accepts_text_prompt = True
 
     def __init__(self, path: str, *, device: str | None = None):
         self.path = path
@@ -67,6 +75,7 @@ class HFBackend:
                 self._tokenizer = AutoTokenizer.from_pretrained(self.path)
                 model_class = AutoModelForCausalLM
             self._model = model_class.from_pretrained(self.path).to(device).eval()
+            self._model.generation_config = token_ids_only(self._model.generation_config)
             self.device = device
         return self._model, self._tokenizer
 
@@ -79,6 +88,8 @@ class HFBackend:
     def _inputs(self, messages: list[Message]) -> Any:
         """The model inputs of a chat: tokens, plus pixel values when it holds images."""
         _, tok = self._load()
+        if isinstance(messages, str):  # a raw text prompt is tokenized as text is (BOS
+            return tok(messages, return_tensors="pt")  # included, as training does)
         refs = image_refs(messages)
         if not refs and self._processor is None:
             return tok(self.render(messages), return_tensors="pt", add_special_tokens=False)
@@ -121,10 +132,7 @@ class HFBackend:
                 index = first_index + i
                 if params.seed is not None:
                     torch.manual_seed(params.seed + index)
-                sample = params.temperature > 0
-                kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens, "do_sample": sample}
-                if sample:
-                    kwargs.update(temperature=params.temperature, top_p=params.top_p)
+                kwargs = generation_kwargs(params)
                 pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
                 with torch.no_grad():
                     ids = model.generate(**inputs, pad_token_id=pad, **kwargs)[0, prompt_len:]
@@ -156,3 +164,31 @@ class HFBackend:
                 targets = ids[0, start:]
                 scores.append(float(logp.gather(1, targets[:, None]).sum()))
             return scores
+
+
+GENERATION_TOKEN_IDS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")
+
+
+def token_ids_only(config: Any) -> Any:
+    """A generation config with the checkpoint's special token ids and nothing else, so none of
+    its sampling settings applies to a request."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(**{name: getattr(config, name, None) for name in GENERATION_TOKEN_IDS
+                               if getattr(config, name, None) is not None})
+
+
+def generation_kwargs(params: SamplingParams) -> dict[str, Any]:
+    """``generate`` arguments for one request: greedy at temperature 0, else sampling at the
+    stated temperature and top_p with top_k off (0) unless set, and min_p / the repetition
+    penalty only when set."""
+    sample = params.temperature > 0
+    kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens, "do_sample": sample}
+    if sample:
+        kwargs.update(temperature=params.temperature, top_p=params.top_p,
+                      top_k=params.top_k if params.top_k is not None else 0)
+        if params.min_p is not None:
+            kwargs["min_p"] = params.min_p
+    kwargs["repetition_penalty"] = params.repetition_penalty \
+        if params.repetition_penalty is not None else 1.0
+    return kwargs

@@ -65,13 +65,18 @@ class LiteLLMBackend:
             body["logprobs"] = True
             if params.top_logprobs:
                 body["top_logprobs"] = params.top_logprobs
+        body.update(params.optional())  # vLLM and llama.cpp servers read these from the body
         return body
 
     def _request_kwargs(self, messages: list[Message], n: int, params: SamplingParams) -> dict:
-        kwargs = {"model": self.spec.text, **self._body(messages, n, params),
+        body = self._body(messages, n, params)
+        optional = {name: body.pop(name) for name in params.optional()}
+        kwargs = {"model": self.spec.text, **body,
                   "timeout": self.timeout,
                   # The pool retries; litellm and the openai client must not retry underneath.
                   "num_retries": 0, "max_retries": 0}
+        if optional:  # not OpenAI parameters: litellm forwards extra_body as is
+            kwargs["extra_body"] = optional
         if self.spec.api_base:
             kwargs["api_base"] = self.spec.api_base
             if self.spec.provider == "openai" and not os.environ.get("OPENAI_API_KEY"):

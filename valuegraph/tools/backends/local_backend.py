@@ -90,9 +90,13 @@ class LocalBackend:
                 index = first_index + i
                 # Each sample index gets its own seed so that samples differ but replay exactly.
                 seed = (params.seed + index) if params.seed is not None else random.randrange(2**31)
+                # llama.cpp's own defaults (top_k 40, min_p 0.05) apply unless a request sets them
+                optional = {"repeat_penalty" if k == "repetition_penalty" else k: v
+                            for k, v in params.optional().items()}
                 reply = llm.create_chat_completion(
                     messages=messages, temperature=params.temperature, top_p=params.top_p,
                     max_tokens=params.max_tokens, seed=seed, stop=list(params.stop) or None,
+                    **optional,
                 )
                 choice = reply["choices"][0]
                 usage = reply.get("usage") or {}

@@ -66,6 +66,8 @@ def clear_mocks() -> None:
 class MockBackend:
     """Answers from the script registered under its name."""
 
+    accepts_text_prompt = True  # scripts see a raw string prompt as ``messages``
+
     @property
     def supports_loglik(self) -> bool:
         """Only a script with a scorer can score continuations."""

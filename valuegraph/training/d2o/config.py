@@ -18,8 +18,9 @@ class D2OConfig(DPOConfig):
     default); ``online_sampling_start_step`` replaces the stored self-samples by fresh samples of
     the current policy. Neither is the paper's recipe.
 
-    Every DPO-specific loss option (``loss_type``, ``ld_alpha``, ``f_divergence_type``,
-    ``use_weighting``, ``label_smoothing``) must keep its default: D²O has one loss.
+    Every DPO-specific loss option (``loss_type``, ``loss_weights``, ``ld_alpha``,
+    ``f_divergence_type``, ``use_weighting``, ``label_smoothing``) must keep its default: D²O
+    has one loss. ``padding_free`` must stay off: the K+1 rows of an example are padded.
     """
 
     alpha: float = field(
@@ -82,6 +83,9 @@ class D2OConfig(DPOConfig):
             ("use_weighting", self.use_weighting, False),
             ("label_smoothing", self.label_smoothing, 0.0),
             ("use_liger_kernel", self.use_liger_kernel, False),
+            # DPO options the D²O batch layout and loss do not read: rejected, not ignored
+            ("loss_weights", self.loss_weights, None),
+            ("padding_free", self.padding_free, False),
         ):
             if value != default:
                 problems.append(

@@ -9,9 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from valuegraph.tools.specs import SpecError, parse_spec
-from valuegraph.training.data.d2o_records import load_d2o_records
+from valuegraph.training.data.d2o_records import (
+    is_text_records,
+    load_d2o_records,
+    resolve_template,
+    to_text_records,
+)
 from valuegraph.training.data.negatives import Negative, load_denevil_negatives, load_pku_negatives
-from valuegraph.training.data.self_samples import SampleGenerator, SelfSampling, build_d2o_records
+from valuegraph.training.data.self_samples import (
+    SampleGenerator,
+    SelfSampling,
+    build_d2o_records,
+    sampling_stats,
+)
 from valuegraph.training.model_card import file_digest, write_model_card
 from valuegraph.training.run_config import ConfigError, D2ORunConfig
 from valuegraph.training.runs import (
@@ -51,8 +61,14 @@ def plan_d2o(config: D2ORunConfig) -> D2OPlan:
     """
     data = config.data
     records = negatives = sampling = None
+    template = resolve_template(config.prompt_template)
     if data.records is not None:
         records = load_d2o_records(data.records, config.k)
+        if template is not None:
+            if is_text_records(records):
+                raise ConfigError("prompt_template formats chat records; the records in "
+                                  f"{data.records} are plain text already")
+            records = to_text_records(records, template)
     else:
         source = data.negatives
         if source.source == "pku":
@@ -62,22 +78,38 @@ def plan_d2o(config: D2ORunConfig) -> D2OPlan:
         settings = data.self_sampling
         spec = settings.spec or f"hf/{config.model}"
         try:
-            parse_spec(spec, settings.api_base)
+            provider = parse_spec(spec, settings.api_base).provider
         except SpecError as error:
             raise ConfigError(f"data.self_sampling.spec: {error}") from None
+        if template is not None and provider not in RAW_PROMPT_PROVIDERS:
+            raise ConfigError(
+                "prompt_template samples from a raw text prompt, which needs in-process "
+                f"sampling (data.self_sampling.spec hf/<path>); {spec!r} would apply its own "
+                "chat template"
+            )
+        if template is not None and settings.system_prompt:
+            raise ConfigError("data.self_sampling.system_prompt needs chat messages; with "
+                              "prompt_template put the instruction into the template")
         extra = {"api_base": settings.api_base} if settings.api_base else {}
         sampling = SelfSampling(
             spec=spec,
             k=config.k,
             temperature=settings.temperature,
             top_p=settings.top_p,
+            top_k=settings.top_k,
+            min_p=settings.min_p,
+            repetition_penalty=settings.repetition_penalty,
             max_tokens=settings.max_tokens,
             seed=settings.seed,
             system_prompt=settings.system_prompt,
+            prompt_template=template,
+            truncated=settings.truncated,
             concurrency=settings.concurrency,
             extra=extra,
         )
     args = d2o_args(config)
+    if template is None and not (records is not None and is_text_records(records)):
+        check_chat_template(config.model)
     return D2OPlan(config, args, records, negatives, sampling)
 
 
@@ -106,6 +138,32 @@ def d2o_args(config: D2ORunConfig) -> Any:
         if getattr(config, name):
             check_model(getattr(config, name), name)
     return args
+
+
+RAW_PROMPT_PROVIDERS = ("hf", "mock")
+"""Pool providers that take a raw text prompt (no chat template applied)."""
+
+
+def check_chat_template(model: str) -> None:
+    """Chat records need the model's chat template, for training (and for in-process
+    sampling): refuse a model without one before any sampling or training.
+
+    Raises:
+        ConfigError: no tokenizer, or no chat template (with what to do instead).
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"model: cannot load a tokenizer from {model!r} "
+                          f"({type(error).__name__})") from None
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(
+            f"model: {model!r} has no chat template, so chat prompts cannot be formatted for "
+            "sampling or training; set prompt_template (a text template with {prompt}, or "
+            "'alpaca') or give plain-text records"
+        )
 
 
 def records_path(config: D2ORunConfig) -> Path:
@@ -187,9 +245,23 @@ def execute_d2o(plan: D2OPlan, generator: SampleGenerator | None = None) -> Trai
         "distinct prompts": len({str(r["prompt"]) for r in records}),
     }
     if plan.sampling is not None:
+        sampling = plan.sampling
         data["self-samples from"] = (
-            f"`{plan.sampling.spec}` (T={plan.sampling.temperature}, top_p={plan.sampling.top_p})"
+            f"`{sampling.spec}` (temperature={sampling.temperature}, top_p={sampling.top_p}, "
+            f"top_k={sampling.top_k}{' (off)' if sampling.top_k == 0 else ''}, "
+            f"min_p={sampling.min_p}, repetition_penalty={sampling.repetition_penalty}, "
+            f"max_tokens={sampling.max_tokens}, all sent explicitly; seed {sampling.seed}, "
+            "one derived per prompt)"
         )
+        stats = sampling_stats(records, plan.negatives or [])
+        data["self-samples cut at max_tokens"] = (
+            f"{stats['samples_cut_at_max_tokens']} (truncated={sampling.truncated}: "
+            + ("flagged, trained without an end of turn)" if sampling.truncated == "flag"
+               else "replaced by fresh draws)")
+        )
+        data["prompts left out (no K whole samples)"] = stats["prompts_left_out"]
+    if config.prompt_template is not None:
+        data["prompt template"] = f"`{config.prompt_template}` (sampling and training)"
     hyperparameters = {
         "K": config.k,
         "alpha": config.alpha,

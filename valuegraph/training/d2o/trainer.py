@@ -213,22 +213,31 @@ class D2OTrainer(DPOTrainer):
                 raise ValueError(
                     f"a {dataset_name} example has {len(samples)} self_samples, expected K={k}"
                 )
+            # A self-sample cut at the sampling length limit did not end: no end of turn / EOS
+            # is appended to it (it trains as the prefix it is).
+            cut = [False, *(example.get("self_samples_truncated") or [False] * k)]
             if is_conversational(example):
                 template_kwargs = dict(example.get("chat_template_kwargs") or {})
                 prompt_ids = _tokenize(
                     processing_class, prompt, add_generation_prompt=True, **template_kwargs
                 )["input_ids"]
                 full = [
-                    _tokenize(processing_class, prompt + completion, **template_kwargs)["input_ids"]
-                    for completion in [rejected, *samples]
+                    _tokenize(
+                        processing_class,
+                        prompt + completion,
+                        **template_kwargs,
+                        **({"continue_final_message": True} if open_ended else {}),
+                    )["input_ids"]
+                    for completion, open_ended in zip([rejected, *samples], cut, strict=True)
                 ]
             else:
                 prompt_ids = _tokenize(processing_class, prompt)["input_ids"]
                 full = [
-                    _tokenize(processing_class, prompt + c + ("" if c.endswith(eos) else eos))[
-                        "input_ids"
-                    ]
-                    for c in [rejected, *samples]
+                    _tokenize(
+                        processing_class,
+                        prompt + c + ("" if open_ended or c.endswith(eos) else eos),
+                    )["input_ids"]
+                    for c, open_ended in zip([rejected, *samples], cut, strict=True)
                 ]
             # As TRL does: the completion starts where prompt and prompt+completion diverge.
             prompt_len = min(common_prefix_length(prompt_ids, ids) for ids in full)
