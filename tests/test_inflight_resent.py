@@ -36,7 +36,8 @@ def test_requests_in_flight_at_a_kill_are_counted_when_resent(tmp_path):
             "graph": "denevil", "runs_dir": str(tmp_path / "runs"), "concurrency": 3,
             "models": {role: "openai/test" for role in ("attacker", "target", "judge")},
             "api_bases": {"openai/test": server.api_base},
-            "params": {"rounds": 1, "samples": 2, "keep": 1, "limit": 4,
+            "params": {"rounds": 1, "samples": 2, "keep": 1,
+                       "scenarios_per_principle": 1, "limit": 4,
                        "dedup_threshold": None, "formats": ["jsonl"]}}))
         first = cli("run", "denevil", "-c", str(config), "--run-id", "r")
         deadline = time.monotonic() + 120

@@ -42,7 +42,7 @@ def test_a_broken_line_inside_is_named(tmp_path):
     with pytest.raises(FileError, match=r"results.jsonl:2: broken record"):
         ResultLog(path).read()
     path.write_text('{"id": 1}\n[1, 2]\n')
-    with pytest.raises(FileError, match=r"results.jsonl:2: a record must be a JSON object"):
+    with pytest.raises(FileError, match=r"results.jsonl:2: broken record: expected a JSON object"):
         ResultLog(path).read()
 
 

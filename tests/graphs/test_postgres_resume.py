@@ -69,7 +69,8 @@ def test_denevil_killed_and_resumed_on_postgres(tmp_path, postgres):
             "graph": "denevil", "runs_dir": str(runs), "concurrency": 2, "checkpointer": url,
             "models": {role: "openai/test" for role in ("attacker", "target", "judge")},
             "api_bases": {"openai/test": server.api_base},
-            "params": {"rounds": 2, "samples": 3, "keep": 2, "limit": PRINCIPLES,
+            "params": {"rounds": 2, "samples": 3, "keep": 2,
+                       "scenarios_per_principle": 1, "limit": PRINCIPLES,
                        "dedup_threshold": None, "formats": ["jsonl"], "durability": "sync"}}))
         first = cli("run", "denevil", "-c", str(config), "--run-id", "pg")
         deadline = time.monotonic() + 120

@@ -50,7 +50,8 @@ def align_config(tmp_path, tiny_lm_dir):
     config = {
         "models": {"attacker": "mock/w", "judge": "mock/j", "target": f"hf/{tiny_lm_dir}"},
         "probe": {"principles": str(principles), "rounds": 0, "samples": K, "keep": 1,
-                  "scenarios_per_principle": 1, "judge_method": "vote", "judge_votes": 1, "target_max_tokens": 12,
+                  "scenarios_per_principle": 1, "judge_method": "vote", "judge_votes": 1,
+                  "target_max_tokens": 12,
                   "dedup_threshold": None, "formats": ["jsonl"]},
         "heldout": 0.5,
         "train": {"k": 2, "training": CPU_TRAINING,

@@ -79,7 +79,8 @@ def denevil_run(runs: Path, run_id: str, target: str, *, finish: bool) -> RunDir
     cfg = resolve_config({
         "graph": "denevil", "runs_dir": runs, "run_id": run_id, "concurrency": 1,
         "models": {"attacker": "mock/vw", "target": f"mock/{target}", "judge": "mock/vj"},
-        "params": {"rounds": 2, "samples": 3, "keep": 1, "rewrites": 1, "judge_method": "vote",
+        "params": {"rounds": 2, "samples": 3, "keep": 1, "rewrites": 1,
+                   "scenarios_per_principle": 1, "judge_method": "vote",
                    "judge_votes": 1, "principles": str(path), "dedup_threshold": None,
                    "formats": ["jsonl"]}})
     RUNNER.validate(cfg)

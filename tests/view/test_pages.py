@@ -35,7 +35,7 @@ def test_runs_list_shows_every_run_with_its_status(served, page, screenshots):
         "running", "done", "running"]
     den_a = page.locator("tr[data-run=den-a]")
     status = json.loads((runs / "den-a" / "status.json").read_text())
-    assert den_a.locator("td.requests").inner_text() == str(status["requests_total"]) == "36"
+    assert den_a.locator("td.requests").inner_text() == str(status["requests_total"]) == "39"
     assert "mock/vt-a" in den_a.inner_text() and "mock/vj" in den_a.inner_text()
     grow = page.locator("tr[data-run=grow-1]")
     assert "explorers mock/explorer" in " ".join(grow.inner_text().split())
@@ -48,7 +48,7 @@ def test_runs_list_shows_every_run_with_its_status(served, page, screenshots):
 def test_runs_list_updates_live_when_a_running_run_reports(served, page):
     url, runs = served
     page.goto(url + "/")
-    expect(page.locator("tr[data-run=den-a] td.requests")).to_have_text("36")
+    expect(page.locator("tr[data-run=den-a] td.requests")).to_have_text("39")
     RunDir(runs / "den-a").set_status("running", requests_total=99, cache_hits=12)
     expect(page.locator("tr[data-run=den-a] td.requests")).to_have_text(
         "99", timeout=LIVE_TIMEOUT)

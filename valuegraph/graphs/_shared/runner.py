@@ -129,6 +129,13 @@ class LoopRunner:
     settings_cls: ClassVar[type[RunnerSettings]] = RunnerSettings
     role_fields: ClassVar[tuple[str, ...]] = ()
     """Context fields that name the model of the run config's role of the same name."""
+    graph_module: ClassVar[Any] = None
+    """The loop's ``graph`` module, when it defines ``build_graph()`` and
+    ``recursion_limit(context)``: the runner's hooks of the same names call them."""
+    default_recursion_limit: ClassVar[int] = 200
+    """LangGraph's recursion limit when :attr:`graph_module` has no ``recursion_limit``."""
+    demo_params: ClassVar[Mapping[str, Any] | None] = None
+    """The preset that ``params.demo: true`` applies (params given beside it win)."""
 
     # -- settings --------------------------------------------------------------------------
 
@@ -139,8 +146,23 @@ class LoopRunner:
         return {**values, "api_bases": dict(cfg.api_bases), "seed": cfg.seed}
 
     def expand_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Hook: rewrite ``params`` before they are split (presets such as ``demo``)."""
+        """Hook: rewrite ``params`` before they are split; here ``demo: true`` applies
+        :attr:`demo_params`."""
+        if self.demo_params is not None and params.pop("demo", False):
+            return {**self.demo_params, **params}
         return params
+
+    def build_graph(self) -> Any:
+        """The loop's uncompiled ``StateGraph``."""
+        if self.graph_module is None:
+            raise NotImplementedError
+        return self.graph_module.build_graph()
+
+    def recursion_limit(self, context: Any) -> int:
+        """LangGraph's recursion limit for one graph run of ``context``."""
+        if self.graph_module is None or not hasattr(self.graph_module, "recursion_limit"):
+            return self.default_recursion_limit
+        return self.graph_module.recursion_limit(context)
 
     def settings(self, cfg: RunConfig) -> tuple[Any, Any]:
         """Split ``cfg.params`` into the runner's settings and the graph context.
@@ -351,14 +373,8 @@ class ItemRunner(LoopRunner):
     done_statuses: ClassVar[tuple[str, ...]] = ("ok",)
     graph_title: ClassVar[str] = ""
 
-    def build_graph(self) -> Any:
-        raise NotImplementedError
-
     def items(self, settings: Any, context: Any) -> list[Item]:
         raise NotImplementedError
-
-    def recursion_limit(self, context: Any) -> int:
-        return 200
 
     def record(self, env: RunEnv, settings: Any, item: Item, result: dict[str, Any],
                context: Any) -> ItemRecord:

@@ -35,11 +35,9 @@ class SegmentRunner(LoopRunner):
     """Exit reasons that finish the run; any other reason but "segment" pauses it."""
     step_field: ClassVar[str] = "steps_done"
     """The state field that counts finished steps (``after_step`` runs when it grows)."""
+    default_recursion_limit: ClassVar[int] = 1000
 
     # -- hooks -----------------------------------------------------------------------------
-
-    def build_graph(self) -> Any:
-        raise NotImplementedError
 
     def state_of(self, values: dict[str, Any]) -> Any:
         """The typed state from a values mapping."""
@@ -47,9 +45,6 @@ class SegmentRunner(LoopRunner):
 
     def exit_reason(self, state: Any, context: Any) -> str | None:
         raise NotImplementedError
-
-    def recursion_limit(self, context: Any) -> int:
-        return 1000
 
     async def after_step(self, run: SegmentRun, state: Any) -> None:
         """Hook: progress, status, releases after each finished step."""

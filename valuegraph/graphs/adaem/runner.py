@@ -37,8 +37,9 @@ from pydantic import Field
 from valuegraph.config import ConfigError, RunConfig
 from valuegraph.graphs._shared.runner import RunEnv, RunnerSettings
 from valuegraph.graphs._shared.segments import SegmentRun, SegmentRunner
+from valuegraph.graphs.adaem import graph
 from valuegraph.graphs.adaem.context import AdaemContext
-from valuegraph.graphs.adaem.graph import DONE_REASONS, build_graph, exit_reason, recursion_limit
+from valuegraph.graphs.adaem.graph import DONE_REASONS, exit_reason
 from valuegraph.graphs.adaem.release import unreleased_count, write_release
 from valuegraph.graphs.adaem.seeds import SeedError, load_seeds
 from valuegraph.graphs.adaem.state import AdaemState
@@ -89,6 +90,7 @@ class GrowthRunner(SegmentRunner):
     description = "AdAEM: grow a value benchmark autonomously with a UCB bandit over topics"
     context_cls = AdaemContext
     settings_cls = GrowSettings
+    graph_module = graph
     carry_fields: ClassVar[tuple[str, ...]] = ("arms", "steps_done", "requests_made",
                                                "kept_total", "score_total", "scale")
     done_reasons = DONE_REASONS
@@ -144,17 +146,11 @@ class GrowthRunner(SegmentRunner):
 
     # -- the graph -------------------------------------------------------------------------
 
-    def build_graph(self) -> Any:
-        return build_graph()
-
     def state_of(self, values: dict[str, Any]) -> AdaemState:
         return AdaemState(**values)
 
     def exit_reason(self, state: AdaemState, context: AdaemContext) -> str | None:
         return exit_reason(state, context)
-
-    def recursion_limit(self, context: AdaemContext) -> int:
-        return recursion_limit(context)
 
     def carry(self, values: dict[str, Any]) -> dict[str, Any]:
         return {**super().carry(values), "segment_steps": 0}

@@ -28,8 +28,8 @@ from pydantic import Field
 from valuegraph.config import ConfigError
 from valuegraph.graphs._shared.records import MoralPromptRecord
 from valuegraph.graphs._shared.runner import Item, ItemRunner, ItemSettings, RunEnv
+from valuegraph.graphs.denevil import graph
 from valuegraph.graphs.denevil.context import Context
-from valuegraph.graphs.denevil.graph import build_graph, recursion_limit
 from valuegraph.graphs.denevil.principles import load_principles, select_principles
 from valuegraph.tools.export import export_records
 from valuegraph.tools.files import write_atomic
@@ -79,18 +79,9 @@ class DenevilRunner(ItemRunner):
     context_cls = Context
     settings_cls = BuildSettings
     role_fields = ("attacker", "target", "judge")
+    graph_module = graph
+    demo_params = DEMO_PARAMS
     done_statuses: ClassVar[tuple[str, ...]] = ("ok", "duplicate", "disfluent")
-
-    def expand_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        if params.pop("demo", False):
-            return {**DEMO_PARAMS, **params}
-        return params
-
-    def build_graph(self) -> Any:
-        return build_graph()
-
-    def recursion_limit(self, context: Context) -> int:
-        return recursion_limit(context)
 
     def items(self, settings: BuildSettings, context: Context) -> list[Item]:
         """(principle, scenario k) items, principle by principle; the kit keeps the first

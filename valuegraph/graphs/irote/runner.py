@@ -27,8 +27,8 @@ from pydantic import Field
 
 from valuegraph.config import ConfigError
 from valuegraph.graphs._shared.runner import Item, ItemRunner, ItemSettings, RunEnv
+from valuegraph.graphs.irote import graph
 from valuegraph.graphs.irote.context import Context
-from valuegraph.graphs.irote.graph import build_graph, recursion_limit
 from valuegraph.graphs.irote.records import ReflectionRecord
 from valuegraph.tools.export import export_records
 from valuegraph.values.trait_items import (
@@ -79,17 +79,8 @@ class IroteRunner(ItemRunner):
     context_cls = Context
     settings_cls = IroteSettings
     role_fields = ("target", "optimizer", "judge")
-
-    def expand_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        if params.pop("demo", False):
-            return {**DEMO_PARAMS, **params}
-        return params
-
-    def build_graph(self) -> Any:
-        return build_graph()
-
-    def recursion_limit(self, context: Context) -> int:
-        return recursion_limit(context)
+    graph_module = graph
+    demo_params = DEMO_PARAMS
 
     def items(self, settings: IroteSettings, context: Context) -> list[Item]:
         """One item per trait, with its train items (and seed lines, when given).

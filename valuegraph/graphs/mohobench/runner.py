@@ -28,8 +28,8 @@ from pydantic import Field
 
 from valuegraph.config import ConfigError
 from valuegraph.graphs._shared.runner import Item, ItemRunner, ItemSettings, RunEnv
+from valuegraph.graphs.mohobench import graph
 from valuegraph.graphs.mohobench.context import Context
-from valuegraph.graphs.mohobench.graph import build_graph
 from valuegraph.graphs.mohobench.records import ImageRecord
 from valuegraph.graphs.mohobench.release import write_release
 from valuegraph.graphs.mohobench.sources import (
@@ -74,9 +74,7 @@ class MohobenchRunner(ItemRunner):
     context_cls = Context
     settings_cls = BuildSettings
     role_fields = ("attacker", "target", "judge")
-
-    def build_graph(self) -> Any:
-        return build_graph()
+    graph_module = graph
 
     def recursion_limit(self, context: Context) -> int:
         return 20

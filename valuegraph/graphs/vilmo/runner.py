@@ -27,8 +27,8 @@ from pydantic import Field
 from valuegraph.config import ConfigError, RunConfig
 from valuegraph.graphs._shared.moral_prompts import MoralPrompt, load_moral_prompts
 from valuegraph.graphs._shared.runner import Item, ItemRunner, ItemSettings, RunEnv
+from valuegraph.graphs.vilmo import graph
 from valuegraph.graphs.vilmo.context import Context
-from valuegraph.graphs.vilmo.graph import build_graph, recursion_limit
 from valuegraph.graphs.vilmo.records import INSTRUCTIONS_STEM, InstructionRecord, export_row
 from valuegraph.tools.export import export_records
 from valuegraph.values.theories import foundation_code
@@ -56,21 +56,12 @@ class VilmoRunner(ItemRunner):
     context_cls = Context
     settings_cls = VilmoSettings
     role_fields = ("target", "judge")
+    graph_module = graph
+    demo_params = DEMO_PARAMS
 
     def run_config_values(self, cfg: RunConfig) -> dict[str, Any]:
         """The generator is the run config's optimizer role."""
         return {**super().run_config_values(cfg), "generator": cfg.models["optimizer"]}
-
-    def expand_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        if params.pop("demo", False):
-            return {**DEMO_PARAMS, **params}
-        return params
-
-    def build_graph(self) -> Any:
-        return build_graph()
-
-    def recursion_limit(self, context: Context) -> int:
-        return recursion_limit(context)
 
     def prompts(self, settings: VilmoSettings) -> list[MoralPrompt]:
         """The dataset's prompts of the chosen foundations, in file order.
