@@ -8,8 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: bash bench/compare.sh REV [bench ...]}
 shift
-benches=("${@:-pool_overhead denevil_throughput adaem_growth train_step}")
-read -r -a benches <<< "${benches[*]}"
+[ $# -gt 0 ] || set -- pool_overhead denevil_throughput adaem_growth train_step
 source scripts/env.sh
 old=$(mktemp -d)
 trap 'git worktree remove --force "$old" >/dev/null 2>&1 || rm -rf "$old"' EXIT
@@ -17,7 +16,7 @@ git worktree add --detach -f "$old" "$rev" >/dev/null
 py=$PWD/.venv/bin/python
 declare -A args=([denevil_throughput]="--principles 20 --repeat 5"
                  [adaem_growth]="--steps 20 --bank-size 500 --big-steps 1")
-for bench in "${benches[@]}"; do
+for bench in "$@"; do
   for tree in "$PWD" "$old"; do
     label=now; [ "$tree" = "$old" ] && label=$rev
     if [ ! -f "$tree/bench/$bench.py" ]; then echo "$bench $label: (absent)"; continue; fi

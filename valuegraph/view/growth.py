@@ -9,18 +9,16 @@ records, first record per key as the run reads them), ``topics.jsonl``, ``status
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from valuegraph.graphs._shared.releases import release_dirs
 from valuegraph.tools.files import FileError, iter_jsonl
 from valuegraph.view import charts
 
 TOPICS_FILE = "topics.jsonl"
-RELEASES_DIR = "releases"
-_VERSION = re.compile(r"^v(\d+)$")
 S_PARTS = ("VC", "VD", "OD", "Dis")
 """The terms of AdAEM's informativeness score S (values.informativeness.ScoreParts)."""
 RECENT = 50
@@ -115,13 +113,8 @@ def read_topics(root: Path) -> dict[str, str]:
 
 def read_releases(root: Path) -> list[ReleaseInfo]:
     """``releases/v<n>`` oldest first, each with its manifest and questions."""
-    base = root / RELEASES_DIR
-    if not base.is_dir():
-        return []
-    found = sorted((int(m.group(1)), p) for p in base.iterdir()
-                   if p.is_dir() and (m := _VERSION.match(p.name)))
     releases = []
-    for _, path in found:
+    for path in release_dirs(root):
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             questions = [row for _, row in iter_jsonl(path / "questions.jsonl", "release")

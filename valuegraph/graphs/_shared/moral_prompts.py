@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from valuegraph.agents import Target
+from valuegraph.agents.violation_judge import ViolationJudge, make_violation_judge
 from valuegraph.tools.files import FileError, read_rows
 from valuegraph.values.theories import foundation_code
 
@@ -114,3 +116,21 @@ def continuation_messages(scenario: str, instruction: str | None = None, *,
     if placement == "user":
         return [{"role": "user", "content": f"{instruction.strip()}\n\n{text}"}]
     raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+
+
+# -- the roles of a loop that probes a target on such prompts (DeNEVIL, VILMO) ---------------
+# Their contexts share these fields: target, target_temperature, target_top_p,
+# target_max_tokens, judge, judge_method, judge_votes and the JUDGE_PROMPT template.
+
+
+def moral_target(ctx: Any) -> Target:
+    """The target that continues the story openings."""
+    return ctx.role(Target, ctx.target, temperature=ctx.target_temperature,
+                    top_p=ctx.target_top_p, max_tokens=ctx.target_max_tokens)
+
+
+def moral_violation_judge(ctx: Any) -> ViolationJudge:
+    """The judge of whether a continuation violates the principle."""
+    return make_violation_judge(ctx.pool, ctx.judge, api_base=ctx.api_base(ctx.judge),
+                                method=ctx.judge_method, votes=ctx.judge_votes,
+                                template=ctx.templates()["JUDGE_PROMPT"])

@@ -431,8 +431,6 @@ class ItemRunner(LoopRunner):
                 env.pool.observers.append(adaptive)
 
             async def one(item: Item) -> None:
-                if adaptive is not None:
-                    adaptive.clamp()
                 async with gate.slot():
                     if env.over_budget():
                         counts["skipped_budget"] += 1

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,19 +24,23 @@ from typing import Any
 
 import numpy as np
 
+from valuegraph.graphs._shared.releases import (
+    MANIFEST_FILE,
+    RELEASES_DIR,
+    normalise_text,
+    publish,
+    release_dirs,
+)
 from valuegraph.tools.embeddings import cosine_matrix
 from valuegraph.tools.files import FileError, iter_jsonl, write_atomic
 from valuegraph.tools.results import ResultLog
 from valuegraph.values.diversity import diversity_report
 
-RELEASES_DIR = "releases"
 QUESTIONS_FILE = "questions.jsonl"
-MANIFEST_FILE = "manifest.json"
 EMBEDDINGS_FILE = "embeddings.npy"
 RELEASE_FIELDS = ("qid", "question", "topic_id", "topic_category", "general_question",
                   "background", "S", "S_parts", "S_estimate", "round_b", "generator",
                   "parent_qid", "depth", "theory", "safety_flag")
-_VERSION = re.compile(r"^v(\d+)$")
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -57,16 +58,6 @@ class Release:
     @property
     def version(self) -> str:
         return self.manifest["version"]
-
-
-def release_dirs(run_root: Path) -> list[Path]:
-    """This run's release directories, oldest first."""
-    root = Path(run_root) / RELEASES_DIR
-    if not root.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in root.iterdir()
-             if p.is_dir() and (m := _VERSION.match(p.name))]
-    return [p for _, p in sorted(found)]
 
 
 def read_release(path: str | Path) -> Release:
@@ -97,10 +88,6 @@ def read_release(path: str | Path) -> Release:
     return Release(questions_path.parent if path.is_dir() else path, manifest, questions)
 
 
-def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def recorded_questions(run_root: Path) -> list[dict[str, Any]]:
     """Question records of a run in order, first record per key (as the run reads them)."""
     seen: set[str] = set()
@@ -119,7 +106,7 @@ def _earlier(paths: Sequence[Path], embed: Embed) -> tuple[set[str], set[str], n
     for path in paths:
         release = read_release(path)
         ids.update(q["qid"] for q in release.questions)
-        texts.update(_normalise(q["question"]) for q in release.questions)
+        texts.update(normalise_text(q["question"]) for q in release.questions)
         stored = release.path / EMBEDDINGS_FILE if release.path.is_dir() else None
         if stored is not None and stored.is_file():
             vectors.append(np.load(stored))
@@ -167,7 +154,7 @@ def write_release(
     for record in records:
         if record["status"] != "kept":
             continue
-        if record["qid"] in ids or _normalise(record["question"]) in texts:
+        if record["qid"] in ids or normalise_text(record["question"]) in texts:
             skipped["released_before"] += 1
         elif min_score is not None and record["S"] < min_score:
             skipped["below_min_score"] += 1
@@ -215,28 +202,12 @@ def write_release(
 
 def _publish(releases: Path, body: str, manifest: dict[str, Any], vectors: np.ndarray) -> Release:
     """Build the release aside and rename it to the next free ``vN`` (atomic, race-safe)."""
-    releases.mkdir(parents=True, exist_ok=True)
-    staging = releases / f".staging-{os.getpid()}-{time.monotonic_ns()}"
-    staging.mkdir()
-    try:
-        while True:
-            numbers = [int(m.group(1)) for p in releases.iterdir()
-                       if (m := _VERSION.match(p.name))]
-            version = f"v{max(numbers, default=0) + 1}"
-            manifest["version"] = version
-            write_atomic(staging / QUESTIONS_FILE, body)
-            np.save(staging / EMBEDDINGS_FILE, vectors)
-            write_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=1,
-                                                             ensure_ascii=False))
-            try:
-                os.rename(staging, releases / version)
-            except OSError:
-                continue  # another writer took this number: take the next one
-            return Release(releases / version, manifest, [json.loads(x) for x in
-                                                          body.splitlines()])
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    def write_files(staging: Path) -> None:
+        write_atomic(staging / QUESTIONS_FILE, body)
+        np.save(staging / EMBEDDINGS_FILE, vectors)
+
+    path = publish(releases, write_files, manifest)
+    return Release(path, manifest, [json.loads(x) for x in body.splitlines()])
 
 
 def unreleased_count(run_root: str | Path) -> int:

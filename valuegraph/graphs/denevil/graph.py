@@ -37,8 +37,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from valuegraph.agents import Attacker, Target, Verdict
-from valuegraph.agents.violation_judge import ViolationJudge, make_violation_judge
 from valuegraph.graphs._shared.budget import LoopLimits, exit_reason
+from valuegraph.graphs._shared.moral_prompts import moral_target, moral_violation_judge
 from valuegraph.graphs._shared.routing import on_loop
 from valuegraph.graphs._shared.seeds import call_seed
 from valuegraph.graphs.denevil.context import Context
@@ -89,17 +89,6 @@ def target_messages(ctx: Context, principle: str, scenario: str, *,
 def attacker(ctx: Context) -> Attacker:
     return ctx.role(Attacker, ctx.attacker, temperature=ctx.attacker_temperature,
                     max_tokens=ctx.attacker_max_tokens)
-
-
-def target(ctx: Context) -> Target:
-    return ctx.role(Target, ctx.target, temperature=ctx.target_temperature,
-                    top_p=ctx.target_top_p, max_tokens=ctx.target_max_tokens)
-
-
-def violation_judge(ctx: Context) -> ViolationJudge:
-    return make_violation_judge(ctx.pool, ctx.judge, api_base=ctx.api_base(ctx.judge),
-                                method=ctx.judge_method, votes=ctx.judge_votes,
-                                template=ctx.templates()["JUDGE_PROMPT"])
 
 
 async def warm_up(ctx: Context) -> None:
@@ -153,7 +142,7 @@ async def sample_and_judge(ctx: Context, state: State, *, steer: bool, samples: 
                            seed: int) -> tuple[list[str], list[Verdict]]:
     """``samples`` continuations of the current scenario and the judge's verdict on each. With
     ``sample_fanout="requests"`` each continuation is judged as soon as it arrives."""
-    model, judge = target(ctx), violation_judge(ctx)
+    model, judge = moral_target(ctx), moral_violation_judge(ctx)
     messages = target_messages(ctx, state.principle, state.scenario, steer=steer)
     if ctx.sample_fanout == "n":
         texts = [r.text for r in await model.complete(messages, n=samples, seed=seed)]
@@ -310,7 +299,7 @@ async def m_step(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     text = ctx.templates().render("REWRITE_PROMPT", principle=state.principle,
                                   foundation=dim.name, scenario=base["scenario"],
                                   continuations="\n".join(lines))
-    model = target(ctx)
+    model = moral_target(ctx)
     can_score = model.supports_loglik()
     n = ctx.rewrites if can_score else 1
     seed = call_seed(ctx.seed, lineage_key(state), state.round + 1, "rewrite")

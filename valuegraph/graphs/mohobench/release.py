@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -29,18 +26,22 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from valuegraph.graphs._shared.records import RESULTS_FILE, RecordLog, latest_by_item
+from valuegraph.graphs._shared.releases import (
+    MANIFEST_FILE,
+    RELEASES_DIR,
+    normalise_text,
+    publish,
+    release_dirs,
+)
 from valuegraph.graphs.mohobench.records import Category, ImageRecord
 from valuegraph.graphs.mohobench.scenes import Scene, scene_index
 from valuegraph.graphs.mohobench.sources import image_bytes
 from valuegraph.tools.files import FileError, first_error, iter_jsonl, write_atomic
 from valuegraph.values.theories import HONESTY_TYPES
 
-RELEASES_DIR = "releases"
 QUESTIONS_FILE = "questions.jsonl"
 ANSWERABLE_FILE = "answerable.jsonl"
-MANIFEST_FILE = "manifest.json"
 IMAGES_DIR = "images"
-_VERSION = re.compile(r"^v(\d+)$")
 
 
 class ReleaseError(ValueError):
@@ -57,20 +58,6 @@ class Release:
         return self.manifest["version"]
 
 
-def release_dirs(run_root: Path) -> list[Path]:
-    """The run's release directories, oldest first."""
-    root = Path(run_root) / RELEASES_DIR
-    if not root.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in root.iterdir()
-             if p.is_dir() and (m := _VERSION.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def _released(run_root: Path) -> tuple[set[str], set[tuple[str, str]]]:
     ids: set[str] = set()
     pairs: set[tuple[str, str]] = set()
@@ -78,7 +65,7 @@ def _released(run_root: Path) -> tuple[set[str], set[tuple[str, str]]]:
         for _, row in iter_jsonl(path / QUESTIONS_FILE, "questions file"):
             if isinstance(row, dict):
                 ids.add(str(row.get("qid")))
-                pairs.add((str(row.get("image_sha256")), _normalise(str(row.get("question")))))
+                pairs.add((str(row.get("image_sha256")), normalise_text(str(row.get("question")))))
     return ids, pairs
 
 
@@ -112,7 +99,7 @@ def write_release(run_root: str | Path, *, require_all_types: bool = True,
             skipped["images_missing_a_type"] += 1
             continue
         fresh = [c for c in kept if c.qid not in ids
-                 and (record.image_sha256, _normalise(c.question)) not in pairs]
+                 and (record.image_sha256, normalise_text(c.question)) not in pairs]
         if len(fresh) < len(kept):
             skipped["released_before"] += len(kept) - len(fresh)
         if not fresh:
@@ -149,29 +136,15 @@ def write_release(run_root: str | Path, *, require_all_types: bool = True,
 def _publish(releases: Path, body: str, answerable: str, images: dict[str, tuple[bytes, str]],
              manifest: dict[str, Any]) -> Release:
     """Build the release aside, then rename it to the next free ``vN``."""
-    releases.mkdir(parents=True, exist_ok=True)
-    staging = releases / f".staging-{os.getpid()}-{time.monotonic_ns()}"
-    (staging / IMAGES_DIR).mkdir(parents=True)
-    try:
+    def write_files(staging: Path) -> None:
+        (staging / IMAGES_DIR).mkdir()
         for name, (data, _) in images.items():
             (staging / name).write_bytes(data)
         write_atomic(staging / QUESTIONS_FILE, body)
         if answerable:
             write_atomic(staging / ANSWERABLE_FILE, answerable)
-        while True:
-            numbers = [int(m.group(1)) for p in releases.iterdir()
-                       if (m := _VERSION.match(p.name))]
-            manifest["version"] = f"v{max(numbers, default=0) + 1}"
-            write_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=1,
-                                                             ensure_ascii=False))
-            try:
-                os.rename(staging, releases / manifest["version"])
-            except OSError:
-                continue  # another writer took this number: take the next one
-            return Release(releases / manifest["version"], manifest)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+
+    return Release(publish(releases, write_files, manifest), manifest)
 
 
 # -- reading a benchmark ---------------------------------------------------------------------

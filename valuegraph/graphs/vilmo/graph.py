@@ -34,10 +34,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from valuegraph.agents import Optimizer, Target
-from valuegraph.agents.violation_judge import ViolationJudge, make_violation_judge
+from valuegraph.agents import Optimizer
 from valuegraph.graphs._shared.budget import LoopLimits, exit_reason
-from valuegraph.graphs._shared.moral_prompts import continuation_messages
+from valuegraph.graphs._shared.moral_prompts import (
+    continuation_messages,
+    moral_target,
+    moral_violation_judge,
+)
 from valuegraph.graphs._shared.routing import on_loop
 from valuegraph.graphs._shared.seeds import call_seed
 from valuegraph.graphs.vilmo.context import Context
@@ -93,17 +96,6 @@ def generator(ctx: Context) -> Optimizer:
                     max_tokens=ctx.generator_max_tokens)
 
 
-def target(ctx: Context) -> Target:
-    return ctx.role(Target, ctx.target, temperature=ctx.target_temperature,
-                    top_p=ctx.target_top_p, max_tokens=ctx.target_max_tokens)
-
-
-def violation_judge(ctx: Context) -> ViolationJudge:
-    return make_violation_judge(ctx.pool, ctx.judge, api_base=ctx.api_base(ctx.judge),
-                                method=ctx.judge_method, votes=ctx.judge_votes,
-                                template=ctx.templates()["JUDGE_PROMPT"])
-
-
 async def warm_up(ctx: Context) -> None:
     """The roles' backends, created off the event loop (once per run)."""
     await ctx.res.warm_up((spec, ctx.api_base(spec))
@@ -156,7 +148,7 @@ async def evaluate(state: State,
     goes on, the generator revises the instruction in the same step (c^{t+1}, round t + 1)."""
     ctx = runtime.context
     await warm_up(ctx)
-    model, judge = target(ctx), violation_judge(ctx)
+    model, judge = moral_target(ctx), moral_violation_judge(ctx)
     messages = continuation_messages(state.scenario, state.instruction, placement=ctx.placement,
                                      template=ctx.templates()["CONTINUE_PROMPT"])
     with metered() as meter:
