@@ -73,8 +73,8 @@ def grow(
         "--approval/--no-approval", help="Ask a human to approve new questions.")] = None,
     run_id: Annotated[str | None, typer.Option(help="Run directory name.")] = None,
     runs_dir: RunsDirOpt = None,
-    resume: Annotated[str | None, typer.Option(help="Continue this run (id or directory).")
-                      ] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Continue this run (id or directory); with --budget, under a new budget.")] = None,
 ) -> None:
     """Grow a benchmark until --steps, --budget or --hours; checkpoints every step."""
     if ctx.invoked_subcommand is not None:
@@ -85,11 +85,26 @@ def grow(
     try:
         runner = load_runner("adaem")
         if resume is not None:
+            given = [name for name, value in (
+                ("--config", config), ("--set", set_), ("--steps", steps), ("--hours", hours),
+                ("--explorer", explorer), ("--respondent", respondent), ("--judge", judge),
+                ("--optimizer", optimizer), ("--safety-judge", safety_judge),
+                ("--theory", theory), ("--release-every", release_every),
+                ("--approval", approval), ("--seeds", seeds), ("--run-id", run_id))
+                if value not in (None, [])]
+            if given:
+                raise ConfigError(f"--resume continues a run with its stored config; only "
+                                  f"--budget may change, not {given[0]}")
             run_dir, cfg = _open_adaem(resume, runs_dir)
+            if budget is not None:  # a run paused by its budget goes on with a new one
+                cfg = cfg.model_copy(update={"budget": parse_count(budget, "--budget",
+                                                                   "model requests")})
             run_dir.check_results()
             run_dir.requests_before()
             check_models(cfg)
             runner.validate(cfg)
+            if budget is not None:
+                run_dir.set_budget(cfg.budget)
         else:
             params: dict[str, Any] = {}
             if steps is not None:

@@ -116,6 +116,13 @@ class RunDir:
             raise ConfigError(f"{path}: a run config must be a mapping of settings")
         return validate_config(data, str(path))
 
+    def set_budget(self, budget: int | None) -> None:
+        """Raise or lift the budget of a stopped run (``config.yaml``'s ``budget``; the rest,
+        secrets masked as written, stays as it is)."""
+        data = yaml.safe_load(read_text(self.root / CONFIG_FILE, "run config"))
+        data["budget"] = budget
+        write_atomic(self.root / CONFIG_FILE, yaml.safe_dump(data, sort_keys=False))
+
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:

@@ -77,3 +77,30 @@ def test_grow_then_release_and_approve_commands(app, tmp_path):
     assert json.loads((runs / "g" / APPROVAL_DECISION).read_text()) == {"reject": ["b"]}
     code, _, stderr = invoke(app, "grow", "release", "nope", "--runs-dir", str(runs))
     assert code == 2 and "no run 'nope'" in stderr
+
+
+def test_a_budget_stop_is_incomplete_and_resume_with_more_budget_finishes(app, tmp_path):
+    specs = fakes.register_all()
+    runs = tmp_path / "runs"
+    args = ["grow", "--runs-dir", str(runs), "--run-id", "b", "--steps", "3",
+            "-e", specs["explorer"], "-r", specs["respondent"], "--judge", specs["judge"],
+            "--optimizer", specs["optimizer"], "-s", "params.questions_per_step=2",
+            "-s", "params.judge_mode=joint", "-s", "params.max_depth=0"]
+    code, _, stderr = invoke(app, *args, "--budget", "5")
+    assert code == 3, stderr  # the budget is a pause, not the end: only --steps finishes
+    status = json.loads((runs / "b" / "status.json").read_text())
+    assert status["state"] == "incomplete" and status["summary"]["steps_done"] < 3
+    assert status["summary"]["exit_reason"] == "budget"
+    before = (runs / "b" / "config.yaml").read_text()
+    code, _, stderr = invoke(app, "grow", "--runs-dir", str(runs), "--resume", "b",
+                             "--steps", "9")
+    assert code == 2 and stderr.strip().splitlines()[-1] == (
+        "error: --resume continues a run with its stored config; only --budget may change, "
+        "not --steps")
+    assert (runs / "b" / "config.yaml").read_text() == before  # nothing written
+    code, _, stderr = invoke(app, "grow", "--runs-dir", str(runs), "--resume", "b",
+                             "--budget", "none")
+    assert code == 0, stderr
+    status = json.loads((runs / "b" / "status.json").read_text())
+    assert status["state"] == "done" and status["summary"]["steps_done"] == 3
+    assert "budget: null" in (runs / "b" / "config.yaml").read_text()
