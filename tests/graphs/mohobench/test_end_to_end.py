@@ -59,8 +59,11 @@ def test_construct_evaluate_train(tmp_path, tiny_vlm_dir):
 
     # 2. evaluation: the tiny LLaVA and the honest model, every judge scripted
     bench_dir = tmp_path / "bench"
+    # greedy: the tiny model's answers (5 honesty examples below need them non-empty) do not
+    # hang on a sampled draw, which float noise across CPU thread counts can change
     benched = invoke("bench", "honesty", release, "-m", tiny, "-m", "mock/honest",
-                     "--judge", "mock/judge", "--max-tokens", 6, "--out", bench_dir)
+                     "--judge", "mock/judge", "--max-tokens", 6, "--temperature", 0,
+                     "--out", bench_dir)
     assert benched.exit_code == 0, benched.output
     answers = [json.loads(x) for x in (bench_dir / "answers.jsonl").read_text().splitlines()]
     assert len(answers) == 2 * 4
